@@ -1,0 +1,130 @@
+// Module: the unit networks are built from at run time. A module owns its parameters and
+// buffers, names them, and holds named children, so a whole network's tensors are reachable
+// under dotted names that match torchvision's state_dict ("layer1.0.conv1.weight").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fovea/core/error.hpp"
+#include "fovea/core/tensor.hpp"
+
+namespace fovea::nn {
+
+enum class TensorRole : uint8_t {
+  parameter,  // learned (weights, biases, batch-norm scale and shift)
+  buffer,     // state that is not learned (batch-norm running statistics)
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor<float>* tensor;
+  TensorRole role;
+};
+
+class Module {
+ public:
+  Module() = default;
+  Module(const Module&) = delete;  // parameters are registered by address
+  Module& operator=(const Module&) = delete;
+  virtual ~Module() = default;
+
+  virtual Tensor<float> forward(const Tensor<float>& x) = 0;
+  // The class name shown in summaries and errors, e.g. "Conv2d".
+  virtual std::string kind() const = 0;
+  // Constructor arguments shown in summaries, e.g. "3, 64, kernel=7, stride=2".
+  virtual std::string describe() const { return ""; }
+
+  Tensor<float> operator()(const Tensor<float>& x) { return forward(x); }
+
+  // Every parameter and buffer of this module and its children, depth first, in registration
+  // order, named with `prefix` in front.
+  std::vector<NamedTensor> named_tensors(const std::string& prefix = "") {
+    std::vector<NamedTensor> out;
+    collect(prefix, out);
+    return out;
+  }
+
+  int64_t parameter_count() {
+    int64_t total = 0;
+    for (const NamedTensor& t : named_tensors()) {
+      if (t.role == TensorRole::parameter) total += t.tensor->numel();
+    }
+    return total;
+  }
+
+  const std::vector<std::pair<std::string, std::unique_ptr<Module>>>& children() const {
+    return children_;
+  }
+
+  // The descendant at a dotted path ("layer1.0.conv1"); throws naming the path if absent.
+  Module& submodule(const std::string& path) {
+    Module* m = this;
+    std::string rest = path;
+    while (!rest.empty()) {
+      const size_t dot = rest.find('.');
+      const std::string head = rest.substr(0, dot);
+      rest = dot == std::string::npos ? "" : rest.substr(dot + 1);
+      Module* next = nullptr;
+      for (auto& [name, child] : m->children_) {
+        if (name == head) next = child.get();
+      }
+      FOVEA_CHECK(next != nullptr, "no submodule '", head, "' in '", path, "' (in a ", m->kind(),
+                  ")");
+      m = next;
+    }
+    return *m;
+  }
+
+  // Training mode changes batch norm (batch statistics) and dropout (active); inference is
+  // the default.
+  void set_training(bool on) {
+    training_ = on;
+    for (auto& child : children_) child.second->set_training(on);
+  }
+  bool training() const { return training_; }
+
+  // An indented, torch-like listing of the module tree.
+  std::string summary() const {
+    std::ostringstream out;
+    print(out, "", 0);
+    return out.str();
+  }
+
+ protected:
+  void register_parameter(std::string name, Tensor<float>* t) {
+    tensors_.push_back({std::move(name), t, TensorRole::parameter});
+  }
+  void register_buffer(std::string name, Tensor<float>* t) {
+    tensors_.push_back({std::move(name), t, TensorRole::buffer});
+  }
+  template <class M>
+  M& register_module(std::string name, std::unique_ptr<M> child) {
+    M& ref = *child;
+    children_.emplace_back(std::move(name), std::move(child));
+    return ref;
+  }
+
+ private:
+  void collect(const std::string& prefix, std::vector<NamedTensor>& out) {
+    for (const NamedTensor& t : tensors_) out.push_back({prefix + t.name, t.tensor, t.role});
+    for (auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+  }
+
+  void print(std::ostringstream& out, const std::string& name, int depth) const {
+    out << std::string(static_cast<size_t>(depth) * 2, ' ') << (name.empty() ? "" : "(" + name + "): ")
+        << kind() << "(" << describe() << ")\n";
+    for (const auto& [child_name, child] : children_) child->print(out, child_name, depth + 1);
+  }
+
+  std::vector<NamedTensor> tensors_;
+  std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+  bool training_ = false;
+};
+
+}  // namespace fovea::nn
