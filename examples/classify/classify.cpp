@@ -1,0 +1,147 @@
+// classify: runs any zoo model on an NCHW float32 .npy batch and writes the logits as .npy, so
+// any tool (PyTorch, NumPy, ONNX Runtime) can compare its own output with fovea's.
+//
+//   classify --model resnet18 --weights r18.safetensors --input-npy x.npy --dump-logits y.npy
+//   classify --model mobilenet_v2 --random-init 1 --input-shape 2,3,224,224
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fovea/fovea.hpp"
+
+namespace {
+
+struct Args {
+  std::string model, weights, input_npy, dump_logits;
+  std::vector<int64_t> input_shape;
+  int64_t random_init_seed = -1;
+  int64_t num_classes = 1000;
+  int topk = 5;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "classify: " << problem << "\n";
+  std::cerr << "usage: classify [--model NAME] (--weights FILE | --random-init SEED)\n"
+               "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
+               "                [--num-classes K] [--topk K]\n"
+               "models: ";
+  for (const std::string& name : fovea::model_names()) std::cerr << name << " ";
+  std::cerr << "\n";
+  std::exit(2);
+}
+
+std::vector<int64_t> parse_shape(const std::string& text) {
+  std::vector<int64_t> dims;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma - start);
+    try {
+      dims.push_back(std::stoll(part));
+    } catch (const std::exception&) {
+      usage("--input-shape wants N,C,H,W, got '" + text + "'");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (dims.size() != 4) usage("--input-shape wants 4 dimensions, got '" + text + "'");
+  return dims;
+}
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(flag + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&]() -> int64_t {
+      const std::string v = value();
+      try {
+        return std::stoll(v);
+      } catch (const std::exception&) {
+        usage(flag + " wants a number, got '" + v + "'");
+      }
+    };
+    if (flag == "--model") args.model = value();
+    else if (flag == "--weights") args.weights = value();
+    else if (flag == "--input-npy") args.input_npy = value();
+    else if (flag == "--input-shape") args.input_shape = parse_shape(value());
+    else if (flag == "--dump-logits") args.dump_logits = value();
+    else if (flag == "--random-init") args.random_init_seed = number();
+    else if (flag == "--num-classes") args.num_classes = number();
+    else if (flag == "--topk") args.topk = static_cast<int>(number());
+    else if (flag == "--help" || flag == "-h") usage("");
+    else usage("unknown option " + flag);
+  }
+  if (args.weights.empty() == (args.random_init_seed < 0))
+    usage("give exactly one of --weights and --random-init");
+  if (args.weights.empty() && args.model.empty()) usage("--random-init needs --model");
+  if (args.input_npy.empty() == args.input_shape.empty())
+    usage("give exactly one of --input-npy and --input-shape");
+  return args;
+}
+
+void print_topk(const fovea::Tensor<float>& logits, int k) {
+  const fovea::Tensor<float> probs = fovea::softmax(logits, 1);
+  const int64_t classes = probs.dim(1);
+  k = static_cast<int>(std::min<int64_t>(k, classes));
+  for (int64_t n = 0; n < probs.dim(0); ++n) {
+    std::vector<int64_t> order(static_cast<size_t>(classes));
+    for (int64_t c = 0; c < classes; ++c) order[static_cast<size_t>(c)] = c;
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t a, int64_t b) { return probs(n, a) > probs(n, b); });
+    std::printf("image %lld:", static_cast<long long>(n));
+    for (int i = 0; i < k; ++i) {
+      const int64_t c = order[static_cast<size_t>(i)];
+      std::printf(" %lld (%.4f)", static_cast<long long>(c), probs(n, c));
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  try {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    std::unique_ptr<fovea::nn::Module> model;
+    if (!args.weights.empty()) {
+      model = fovea::load_model(args.weights, args.model).model;
+    } else {
+      fovea::ModelOptions options;
+      options.num_classes = args.num_classes;
+      model = fovea::build_model(args.model, options);
+      fovea::init_weights(*model, static_cast<uint64_t>(args.random_init_seed));
+    }
+    fovea::Tensor<float> input;
+    if (!args.input_npy.empty()) {
+      input = fovea::read_npy<float>(args.input_npy);
+    } else {
+      input = fovea::Tensor<float>(fovea::Shape(args.input_shape));
+      input.fill_uniform(0, -1.0, 1.0);
+    }
+    FOVEA_CHECK(input.rank() == 4, args.input_npy, ": input must be NCHW (rank 4), got ",
+                input.shape());
+    const auto t1 = Clock::now();
+    const fovea::Tensor<float> logits = model->forward(input);
+    const auto t2 = Clock::now();
+    print_topk(logits, args.topk);
+    if (!args.dump_logits.empty()) fovea::write_npy(args.dump_logits, logits);
+    const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
+                 ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
+  } catch (const fovea::Error& e) {
+    std::cerr << "classify: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
