@@ -1,0 +1,74 @@
+// BatchNorm2d layer: torch.nn.BatchNorm2d's parameters "weight" and "bias" (gamma and beta) and
+// buffers "running_mean" and "running_var". Inference normalizes with the running statistics;
+// training mode normalizes with the batch's own and updates the running ones, as torch does.
+// torch's "num_batches_tracked" counter is not kept: it only matters when momentum is None.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include "fovea/nn/module.hpp"
+#include "fovea/ops/batchnorm/batchnorm.hpp"
+
+namespace fovea::nn {
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1)
+      : eps_(eps),
+        momentum_(momentum),
+        weight_(Tensor<float>(Shape{channels}).fill(1.0f)),
+        bias_(Shape{channels}),
+        running_mean_(Shape{channels}),
+        running_var_(Tensor<float>(Shape{channels}).fill(1.0f)) {
+    FOVEA_CHECK(channels > 0, "BatchNorm2d needs a positive channel count, got ", channels);
+    FOVEA_CHECK(eps >= 0, "BatchNorm2d eps must not be negative, got ", eps);
+    FOVEA_CHECK(momentum >= 0 && momentum <= 1, "BatchNorm2d momentum must be in [0, 1], got ",
+                momentum);
+    register_parameter("weight", &weight_);
+    register_parameter("bias", &bias_);
+    register_buffer("running_mean", &running_mean_);
+    register_buffer("running_var", &running_var_);
+  }
+
+  Tensor<float> forward(const Tensor<float>& x) override {
+    FOVEA_CHECK(x.rank() == 4 && x.dim(1) == channels(), "BatchNorm2d(", channels(),
+                ") expects input (N, ", channels(), ", H, W), got ", x.shape());
+    if (!training()) return batchnorm(x, weight_, bias_, running_mean_, running_var_, eps_);
+    const BatchStatistics<float> batch = batch_statistics(x);
+    FOVEA_CHECK(batch.count > 1, "BatchNorm2d in training mode needs more than one value per ",
+                "channel, got input ", x.shape());
+    // The running variance is the unbiased estimate; the batch is normalized with the biased one.
+    const double unbias = double(batch.count) / double(batch.count - 1);
+    for (int64_t c = 0; c < channels(); ++c) {
+      running_mean_(c) =
+          static_cast<float>((1 - momentum_) * running_mean_(c) + momentum_ * batch.mean(c));
+      running_var_(c) =
+          static_cast<float>((1 - momentum_) * running_var_(c) + momentum_ * batch.var(c) * unbias);
+    }
+    return batchnorm(x, weight_, bias_, batch.mean, batch.var, eps_);
+  }
+
+  std::string kind() const override { return "BatchNorm2d"; }
+  std::string describe() const override {
+    std::ostringstream out;
+    out << channels() << ", eps=" << eps_ << ", momentum=" << momentum_;
+    return out.str();
+  }
+
+  int64_t channels() const { return weight_.dim(0); }
+  double eps() const { return eps_; }
+  double momentum() const { return momentum_; }
+  Tensor<float>& weight() { return weight_; }
+  Tensor<float>& bias() { return bias_; }
+  Tensor<float>& running_mean() { return running_mean_; }
+  Tensor<float>& running_var() { return running_var_; }
+
+ private:
+  double eps_;
+  double momentum_;
+  Tensor<float> weight_, bias_;
+  Tensor<float> running_mean_, running_var_;
+};
+
+}  // namespace fovea::nn

@@ -1,0 +1,24 @@
+// Flatten layer: torch.nn.Flatten(start_dim), merging every dimension from start_dim on.
+#pragma once
+
+#include <string>
+
+#include "fovea/nn/module.hpp"
+#include "fovea/ops/elementwise/flatten.hpp"
+
+namespace fovea::nn {
+
+class Flatten : public Module {
+ public:
+  explicit Flatten(int start_dim = 1) : start_dim_(start_dim) {}
+
+  Tensor<float> forward(const Tensor<float>& x) override { return flatten(x, start_dim_); }
+  std::string kind() const override { return "Flatten"; }
+  std::string describe() const override { return "start_dim=" + std::to_string(start_dim_); }
+  int start_dim() const { return start_dim_; }
+
+ private:
+  int start_dim_;
+};
+
+}  // namespace fovea::nn

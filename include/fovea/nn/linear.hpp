@@ -1,0 +1,47 @@
+// Linear layer: torch.nn.Linear's parameters "weight" [out, in] and optional "bias" [out].
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include "fovea/nn/module.hpp"
+#include "fovea/ops/linear/linear.hpp"
+
+namespace fovea::nn {
+
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true)
+      : weight_(Shape{out_features, in_features}) {
+    FOVEA_CHECK(in_features > 0 && out_features > 0, "Linear(", in_features, ", ", out_features,
+                "): feature counts must be positive");
+    register_parameter("weight", &weight_);
+    if (bias) {
+      bias_ = Tensor<float>(Shape{out_features});
+      register_parameter("bias", &bias_);
+    }
+  }
+
+  // x is [N, in_features].
+  Tensor<float> forward(const Tensor<float>& x) override { return linear(x, weight_, bias_); }
+
+  std::string kind() const override { return "Linear"; }
+  std::string describe() const override {
+    std::ostringstream out;
+    out << in_features() << ", " << out_features();
+    if (bias_.empty()) out << ", bias=false";
+    return out.str();
+  }
+
+  int64_t in_features() const { return weight_.dim(1); }
+  int64_t out_features() const { return weight_.dim(0); }
+  Tensor<float>& weight() { return weight_; }
+  Tensor<float>& bias() { return bias_; }  // empty when the layer has no bias
+  bool has_bias() const { return !bias_.empty(); }
+
+ private:
+  Tensor<float> weight_;
+  Tensor<float> bias_;
+};
+
+}  // namespace fovea::nn

@@ -1,0 +1,61 @@
+// SqueezeExcitation layer: torchvision.ops.SqueezeExcitation, children named as there so state
+// dicts load unchanged: "avgpool" (AdaptiveAvgPool2d 1x1), "fc1" (1x1 Conv2d channels ->
+// squeeze_channels, with bias), "fc2" (1x1 Conv2d back, with bias), "activation" and
+// "scale_activation". Used by MobileNetV3 (ReLU, Hardsigmoid) and EfficientNet (SiLU, Sigmoid).
+#pragma once
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "fovea/nn/activation.hpp"
+#include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/module.hpp"
+#include "fovea/nn/pool.hpp"
+#include "fovea/ops/attention/attention.hpp"
+
+namespace fovea::nn {
+
+class SqueezeExcitation : public Module {
+ public:
+  SqueezeExcitation(int64_t channels, int64_t squeeze_channels,
+                    ActivationKind act = ActivationKind::relu,
+                    ActivationKind scale_act = ActivationKind::sigmoid) {
+    FOVEA_CHECK(channels > 0 && squeeze_channels > 0, "SqueezeExcitation(", channels, ", ",
+                squeeze_channels, "): channel counts must be positive");
+    register_module("avgpool", std::make_unique<AdaptiveAvgPool2d>(1, 1));
+    fc1_ = &register_module(
+        "fc1", std::make_unique<Conv2d>(channels, squeeze_channels, 1, Conv2dAttrs{}, true));
+    fc2_ = &register_module(
+        "fc2", std::make_unique<Conv2d>(squeeze_channels, channels, 1, Conv2dAttrs{}, true));
+    activation_ = &register_module("activation", std::make_unique<Activation>(act));
+    scale_activation_ =
+        &register_module("scale_activation", std::make_unique<Activation>(scale_act));
+  }
+
+  // One fused op rather than running the children, so a fast SE kernel applies to the layer.
+  Tensor<float> forward(const Tensor<float>& x) override {
+    return squeeze_excitation(x, fc1_->weight(), fc1_->bias(), fc2_->weight(), fc2_->bias(),
+                              activation_->activation_kind(), scale_activation_->activation_kind());
+  }
+
+  std::string kind() const override { return "SqueezeExcitation"; }
+  std::string describe() const override {
+    std::ostringstream out;
+    out << channels() << ", " << squeeze_channels();
+    return out.str();
+  }
+
+  int64_t channels() const { return fc1_->in_channels(); }
+  int64_t squeeze_channels() const { return fc1_->out_channels(); }
+  Conv2d& fc1() { return *fc1_; }
+  Conv2d& fc2() { return *fc2_; }
+
+ private:
+  Conv2d* fc1_;
+  Conv2d* fc2_;
+  Activation* activation_;
+  Activation* scale_activation_;
+};
+
+}  // namespace fovea::nn

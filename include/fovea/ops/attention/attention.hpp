@@ -1,0 +1,32 @@
+// Attention blocks: the entry points layers call. The reference is the only kernel in the core;
+// fused CPU and CUDA paths register theirs in front of it.
+#pragma once
+
+#include "fovea/ops/attention/reference.hpp"
+
+namespace fovea {
+
+inline Tensor<float> squeeze_excitation(const Tensor<float>& x, const Tensor<float>& fc1_w,
+                                        const Tensor<float>& fc1_b, const Tensor<float>& fc2_w,
+                                        const Tensor<float>& fc2_b, ActivationKind act,
+                                        ActivationKind scale_act) {
+  return squeeze_excitation_reference(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+}
+
+inline Tensor<float> channel_attention(const Tensor<float>& x, const Tensor<float>& w1,
+                                       const Tensor<float>& w2) {
+  return channel_attention_reference(x, w1, w2);
+}
+
+inline Tensor<float> spatial_attention(const Tensor<float>& x, const Tensor<float>& weight,
+                                       const Tensor<float>& bias = Tensor<float>()) {
+  return spatial_attention_reference(x, weight, bias);
+}
+
+inline Tensor<float> cbam(const Tensor<float>& x, const Tensor<float>& mlp_w1,
+                          const Tensor<float>& mlp_w2, const Tensor<float>& spatial_w,
+                          const Tensor<float>& spatial_b = Tensor<float>()) {
+  return cbam_reference(x, mlp_w1, mlp_w2, spatial_w, spatial_b);
+}
+
+}  // namespace fovea
