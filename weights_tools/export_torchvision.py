@@ -87,7 +87,9 @@ def load_checkpoint_into(model, state, path):
             f"{len(result.unexpected_keys)} unexpected tensors, e.g. {result.unexpected_keys[:5]}"
         )
     if problems:
-        raise SystemExit(f"error: checkpoint '{path}' does not fit the model: " + "; ".join(problems))
+        raise SystemExit(
+            f"error: checkpoint '{path}' does not fit the model: " + "; ".join(problems)
+        )
 
 
 def parse_args(argv):

@@ -48,7 +48,7 @@ class Bf16:
 
 
 def _to_dtype_and_array(name, value):
-    """Returns (safetensors dtype name, contiguous little-endian numpy array of the stored bytes)."""
+    """Returns (safetensors dtype name, C-contiguous little-endian array of the stored bytes)."""
     if isinstance(value, Bf16):
         return "BF16", np.asarray(value.bits, dtype="<u2", order="C")
     if type(value).__module__.startswith("torch"):
@@ -111,7 +111,7 @@ def _reject_duplicates(pairs):
 
 
 def read_header(path):
-    """Returns (tensor entries {name: {dtype, shape, data_offsets}}, metadata, data start, data size).
+    """Returns (entries {name: {dtype, shape, data_offsets}}, metadata, data start, data size).
 
     Validates what the safetensors spec requires: a sane header length, a JSON object with
     known dtypes, non-negative shapes, offsets whose size matches dtype and shape, and tensors that

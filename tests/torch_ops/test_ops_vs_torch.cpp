@@ -33,8 +33,9 @@ namespace {
 constexpr double kTolerance = 1e-10;
 
 const std::set<std::string> kKnownOps = {
-    "conv2d",  "max_pool2d",  "avg_pool2d", "adaptive_avg_pool2d", "batchnorm", "linear",
-    "softmax", "log_softmax", "activation", "add",                 "mul",       "concat"};
+    "conv2d",     "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "batchnorm",  "linear",     "softmax",    "log_softmax",
+    "activation", "add",        "mul",        "concat"};
 
 struct OpCase {
   std::string name;  // file stem, e.g. "007_conv2d"
@@ -96,7 +97,9 @@ std::vector<OpCase> load_cases(const std::string& op) {
   return cases;
 }
 
-int64_t attr(const OpCase& c, const char* key) { return c.attrs.at(key).as_int64(); }
+int64_t attr(const OpCase& c, const char* key) {
+  return c.attrs.at(key).as_int64();
+}
 
 Tensor<double> optional_input(const std::vector<Tensor<double>>& in, size_t i) {
   return in.size() > i ? in[i] : Tensor<double>();
@@ -158,9 +161,9 @@ std::vector<Tensor<double>> inputs_in_layout(const OpCase& c, Layout layout) {
 
 std::string describe(const OpCase& c, Layout layout) {
   std::ostringstream out;
-  out << c.name << " in " << layout_name(layout) << ", attrs " << json::dump(c.attrs)
-      << ", inputs";
-  for (const Tensor<double>& t : c.inputs) out << ' ' << t.shape();
+  out << c.name << " in " << layout_name(layout) << ", attrs " << json::dump(c.attrs) << ", inputs";
+  for (const Tensor<double>& t : c.inputs)
+    out << ' ' << t.shape();
   out << ", expected " << c.expected.shape();
   return out.str();
 }
@@ -209,21 +212,46 @@ TEST_SUITE("torch") {
     const OpCase c = load_cases("conv2d").at(0);
     Tensor<double> wrong = run_op(c, c.inputs).clone();
     double max_abs = 0;
-    for (double v : c.expected) max_abs = std::max(max_abs, std::abs(v));
+    for (double v : c.expected)
+      max_abs = std::max(max_abs, std::abs(v));
     wrong[0] += 1e-9 * max_abs;
     CHECK(test::max_relative_error(wrong, c.expected) > kTolerance);
   }
 
-  TEST_CASE("conv2d matches torch") { check_op_against_torch("conv2d"); }
-  TEST_CASE("max_pool2d matches torch") { check_op_against_torch("max_pool2d"); }
-  TEST_CASE("avg_pool2d matches torch") { check_op_against_torch("avg_pool2d"); }
-  TEST_CASE("adaptive_avg_pool2d matches torch") { check_op_against_torch("adaptive_avg_pool2d"); }
-  TEST_CASE("batchnorm matches torch") { check_op_against_torch("batchnorm"); }
-  TEST_CASE("linear matches torch") { check_op_against_torch("linear"); }
-  TEST_CASE("softmax matches torch") { check_op_against_torch("softmax"); }
-  TEST_CASE("log_softmax matches torch") { check_op_against_torch("log_softmax"); }
-  TEST_CASE("activations match torch") { check_op_against_torch("activation"); }
-  TEST_CASE("add matches torch") { check_op_against_torch("add"); }
-  TEST_CASE("mul matches torch") { check_op_against_torch("mul"); }
-  TEST_CASE("concat matches torch") { check_op_against_torch("concat"); }
+  TEST_CASE("conv2d matches torch") {
+    check_op_against_torch("conv2d");
+  }
+  TEST_CASE("max_pool2d matches torch") {
+    check_op_against_torch("max_pool2d");
+  }
+  TEST_CASE("avg_pool2d matches torch") {
+    check_op_against_torch("avg_pool2d");
+  }
+  TEST_CASE("adaptive_avg_pool2d matches torch") {
+    check_op_against_torch("adaptive_avg_pool2d");
+  }
+  TEST_CASE("batchnorm matches torch") {
+    check_op_against_torch("batchnorm");
+  }
+  TEST_CASE("linear matches torch") {
+    check_op_against_torch("linear");
+  }
+  TEST_CASE("softmax matches torch") {
+    check_op_against_torch("softmax");
+  }
+  TEST_CASE("log_softmax matches torch") {
+    check_op_against_torch("log_softmax");
+  }
+  TEST_CASE("activations match torch") {
+    check_op_against_torch("activation");
+  }
+  TEST_CASE("add matches torch") {
+    check_op_against_torch("add");
+  }
+  TEST_CASE("mul matches torch") {
+    check_op_against_torch("mul");
+  }
+  TEST_CASE("concat matches torch") {
+    check_op_against_torch("concat");
+  }
 }
