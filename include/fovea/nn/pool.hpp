@@ -7,9 +7,8 @@
 #include "fovea/nn/module.hpp"
 #include "fovea/ops/pool2d/pool2d.hpp"
 
-namespace fovea::nn {
-
-namespace detail {
+// Kept out of fovea::nn: an nn::detail namespace would hide fovea::detail from every layer.
+namespace fovea::detail {
 
 inline std::string describe_pool(const Pool2dAttrs& a) {
   std::ostringstream out;
@@ -20,7 +19,9 @@ inline std::string describe_pool(const Pool2dAttrs& a) {
   return out.str();
 }
 
-}  // namespace detail
+}  // namespace fovea::detail
+
+namespace fovea::nn {
 
 class MaxPool2d : public Module {
  public:
@@ -28,7 +29,7 @@ class MaxPool2d : public Module {
 
   Tensor<float> forward(const Tensor<float>& x) override { return max_pool2d(x, attrs_); }
   std::string kind() const override { return "MaxPool2d"; }
-  std::string describe() const override { return detail::describe_pool(attrs_); }
+  std::string describe() const override { return fovea::detail::describe_pool(attrs_); }
   const Pool2dAttrs& attrs() const { return attrs_; }
 
  private:
@@ -42,7 +43,7 @@ class AvgPool2d : public Module {
   Tensor<float> forward(const Tensor<float>& x) override { return avg_pool2d(x, attrs_); }
   std::string kind() const override { return "AvgPool2d"; }
   std::string describe() const override {
-    return detail::describe_pool(attrs_) +
+    return fovea::detail::describe_pool(attrs_) +
            (attrs_.count_include_pad ? "" : ", count_include_pad=false");
   }
   const Pool2dAttrs& attrs() const { return attrs_; }
