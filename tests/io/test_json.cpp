@@ -140,6 +140,18 @@ TEST_SUITE("io") {
     CHECK(error_of(R"({"a":1,"a":2})").find("at byte 7: duplicate key \"a\"") != std::string::npos);
   }
 
+  TEST_CASE("json error messages quote at most 64 bytes of hostile text") {
+    const std::string digits(100000, '9');
+    CHECK(error_of(digits + "e999") == "t.json: invalid JSON at byte 0: number " +
+                                           std::string(64, '9') +
+                                           "... is outside the range of a double");
+    const std::string key(100000, 'k');
+    // The second key starts after '{', the quoted first key (100002 bytes) and ":1,".
+    const std::string doc = "{\"" + key + "\":1,\"" + key + "\":2}";
+    CHECK(error_of(doc) ==
+          "t.json: invalid JSON at byte 100006: duplicate key \"" + std::string(64, 'k') + "...\"");
+  }
+
   TEST_CASE("json nesting is limited and deep input fails cleanly") {
     const std::string ok = std::string(json::kMaxDepth, '[') + std::string(json::kMaxDepth, ']');
     CHECK(parse(ok).is_array());

@@ -192,6 +192,13 @@ TEST_SUITE("io") {
     CHECK(tensor_error("[4611686018427387904]", "[0,4]", 4) ==
           "safetensors file 'h.safetensors': tensor 'w': shape [4611686018427387904] of F32 "
           "needs more bytes than fit in 64 bits");
+    // A huge shape is abbreviated in the message, not copied into it.
+    std::string long_shape = "[1";
+    for (int i = 0; i < 100000; ++i)
+      long_shape += ",1";
+    CHECK(tensor_error(long_shape + "]", "[0,4]", 4) ==
+          "safetensors file 'h.safetensors': tensor 'w': shape " + long_shape.substr(0, 64) +
+              "... has rank 100001, more than the maximum of 6");
     CHECK(tensor_error("[1,1,1,1,1,1,1]", "[0,4]", 4) ==
           "safetensors file 'h.safetensors': tensor 'w': shape [1,1,1,1,1,1,1] has rank 7, more "
           "than the maximum of 6");

@@ -25,6 +25,13 @@ namespace fovea::json {
 // Deepest nesting of arrays and objects the parser accepts.
 inline constexpr int kMaxDepth = 128;
 
+// Text for an error message: at most `max_chars` bytes of `text`, marked "..." when cut, so a
+// hostile 100 MB key or number cannot produce a 100 MB message.
+inline std::string abbreviate(std::string_view text, size_t max_chars = 64) {
+  if (text.size() <= max_chars) return std::string(text);
+  return std::string(text.substr(0, max_chars)) + "...";
+}
+
 namespace detail {
 
 class Parser {
@@ -121,7 +128,7 @@ class Parser {
       if (at_end() || peek() != '"') error("expected a string key, got ", describe_current());
       const size_t key_offset = pos_;
       std::string key = parse_string();
-      if (!seen.insert(key).second) error_at(key_offset, "duplicate key \"", key, "\"");
+      if (!seen.insert(key).second) error_at(key_offset, "duplicate key \"", abbreviate(key), "\"");
       skip_whitespace();
       expect(':', "after an object key");
       skip_whitespace();
@@ -384,11 +391,11 @@ class Parser {
       // Too large or too small for a double. Underflow to zero is what every JSON reader does;
       // overflow has no faithful value, so it is an error.
       if (decimal_magnitude(text_.substr(int_start, mantissa_end - int_start), exponent) > 0) {
-        error_at(start, "number ", literal, " is outside the range of a double");
+        error_at(start, "number ", abbreviate(literal), " is outside the range of a double");
       }
       n.value = n.negative ? -0.0 : 0.0;
     } else if (result.ec != std::errc() || result.ptr != literal.data() + literal.size()) {
-      error_at(start, "malformed number ", literal);
+      error_at(start, "malformed number ", abbreviate(literal));
     }
     return Value(n);
   }

@@ -153,7 +153,7 @@ class SafeTensorsFile {
     }
     for (const auto& [key, v] : value.as_object()) {
       if (!v.is_string()) {
-        error("metadata value for key \"", key, "\" must be a string, got ",
+        error("metadata value for key \"", json::abbreviate(key, 200), "\" must be a string, got ",
               json::type_name(v.type()));
       }
       metadata_.emplace(key, v.as_string());
@@ -161,7 +161,7 @@ class SafeTensorsFile {
   }
 
   Entry read_entry(const std::string& name, const json::Value& v, uint64_t data_size) const {
-    const std::string tensor = "tensor '" + name + "'";
+    const std::string tensor = "tensor '" + json::abbreviate(name, 200) + "'";
     if (!v.is_object()) error(tensor, ": entry must be an object, got ", json::type_name(v.type()));
     const json::Value* dtype = v.find("dtype");
     const json::Value* shape = v.find("shape");
@@ -183,7 +183,7 @@ class SafeTensorsFile {
       error(tensor, ": \"shape\" must be an array, got ", json::type_name(shape->type()));
     const json::Value::Array& dims = shape->as_array();
     if (dims.size() > static_cast<size_t>(kMaxRank)) {
-      error(tensor, ": shape ", json::dump(*shape), " has rank ", dims.size(),
+      error(tensor, ": shape ", json::abbreviate(json::dump(*shape)), " has rank ", dims.size(),
             ", more than the maximum of ", kMaxRank);
     }
     // The product of the non-zero extents must fit in int64 even when another extent is zero,
@@ -196,7 +196,7 @@ class SafeTensorsFile {
       const bool ok = d.is_integer() && (!d.number().negative || d.number().magnitude == 0) &&
                       d.number().magnitude <= static_cast<uint64_t>(INT64_MAX);
       if (!ok) {
-        error(tensor, ": shape dimension ", i, " is ", json::dump(d),
+        error(tensor, ": shape dimension ", i, " is ", json::abbreviate(json::dump(d)),
               ", expected a non-negative integer below 2^63");
       }
       const uint64_t extent = d.number().magnitude;
@@ -206,7 +206,8 @@ class SafeTensorsFile {
         continue;
       }
       if (nonzero_product > static_cast<uint64_t>(INT64_MAX) / extent) {
-        error(tensor, ": shape ", json::dump(*shape), " has more elements than fit in int64");
+        error(tensor, ": shape ", json::abbreviate(json::dump(*shape)),
+              " has more elements than fit in int64");
       }
       nonzero_product *= extent;
     }
@@ -220,12 +221,12 @@ class SafeTensorsFile {
 
     if (!offsets->is_array() || offsets->size() != 2) {
       error(tensor, ": \"data_offsets\" must be an array of 2 integers [begin, end), got ",
-            json::dump(*offsets));
+            json::abbreviate(json::dump(*offsets)));
     }
     for (const json::Value& o : offsets->as_array()) {
       if (!o.is_integer() || (o.number().negative && o.number().magnitude != 0)) {
         error(tensor, ": \"data_offsets\" must be 2 non-negative integers, got ",
-              json::dump(*offsets));
+              json::abbreviate(json::dump(*offsets)));
       }
     }
     e.record.begin = offsets->at(0).as_uint64();
@@ -257,11 +258,13 @@ class SafeTensorsFile {
       const TensorRecord& r = entries[i].record;
       if (r.begin < covered) {
         const TensorRecord& prev = entries[i - 1].record;
-        error("tensor '", r.name, "' at data_offsets [", r.begin, ", ", r.end,
-              ") overlaps tensor '", prev.name, "' at [", prev.begin, ", ", prev.end, ")");
+        error("tensor '", json::abbreviate(r.name, 200), "' at data_offsets [", r.begin, ", ",
+              r.end, ") overlaps tensor '", json::abbreviate(prev.name, 200), "' at [", prev.begin,
+              ", ", prev.end, ")");
       }
       if (r.begin > covered) {
-        error("data section bytes [", covered, ", ", r.begin, ") before tensor '", r.name,
+        error("data section bytes [", covered, ", ", r.begin, ") before tensor '",
+              json::abbreviate(r.name, 200),
               "' belong to no tensor (the format requires tensors to cover the data section "
               "without holes)");
       }
