@@ -1,0 +1,40 @@
+// The CPU conv2d kernel table the conv2d entry point chooses from (STYLE.md pattern 1). Names
+// follow conv2d_<dtype>_<layout>_<algorithm>_<isa>; the ISA is the one this translation unit
+// was compiled for (simd.hpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fovea/cpu/conv2d_depthwise.hpp"
+#include "fovea/cpu/conv2d_gemm.hpp"
+#include "fovea/cpu/kernel_registry.hpp"
+
+namespace fovea::cpu {
+inline namespace FOVEA_CPU_ISA {
+
+struct Conv2dKernelRun {
+  // Packs the weights into the form run() reads (null when the kernel reads them as they are).
+  std::shared_ptr<const void> (*prepare)(const Tensor<float>& weight, const Conv2dParams& cp);
+  Tensor<float> (*run)(const Conv2dCall& call);
+};
+
+using Conv2dKernel = KernelEntry<Conv2dProblem, Conv2dKernelRun>;
+
+inline const std::vector<Conv2dKernel>& conv2d_kernels() {
+  static const std::vector<Conv2dKernel> table = [] {
+    const std::string isa = kIsaName;
+    std::vector<Conv2dKernel> t;
+    t.push_back({"conv2d_f32_nchw_depthwise_direct_" + isa, 30, conv2d_depthwise_supports,
+                 {nullptr, conv2d_depthwise_run}});
+    t.push_back({"conv2d_f32_nchw_pointwise_gemm_" + isa, 20, conv2d_pointwise_supports,
+                 {pack_conv2d_weights, conv2d_pointwise_run}});
+    t.push_back({"conv2d_f32_nchw_im2col_gemm_" + isa, 10, conv2d_im2col_supports,
+                 {pack_conv2d_weights, conv2d_im2col_run}});
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace FOVEA_CPU_ISA
+}  // namespace fovea::cpu

@@ -1,0 +1,228 @@
+// fp32 GEMM for the CPU kernels: C[M, N] = A[M, K] · B[K, N], then a fused epilogue
+// (row or column bias, residual add, activation).
+//
+// The structure is the BLIS/GotoBLAS one. A is packed once into panels of kMr rows per block of
+// kKc columns (conv weights are packed at load time and reused); B is packed per call into
+// panels of kNr columns. A register-tile microkernel of kMr × kNr accumulators runs broadcast-FMA
+// over one K block. Work is split over output tiles (blocks of rows × blocks of columns), never
+// over K, and the K blocks are always summed in the same order, so the result does not depend
+// on the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "fovea/core/error.hpp"
+#include "fovea/cpu/activation.hpp"
+#include "fovea/cpu/aligned_buffer.hpp"
+#include "fovea/cpu/simd.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+
+namespace fovea::cpu {
+inline namespace FOVEA_CPU_ISA {
+
+// Register tile: kMr rows × kNv vectors. 12 × 2 zmm uses 24 of AVX-512's 32 registers for
+// accumulators; 6 × 2 ymm uses 12 of AVX2's 16.
+#if defined(__AVX512F__)
+inline constexpr int kGemmMr = 12;
+#elif defined(__AVX2__) && defined(__FMA__)
+inline constexpr int kGemmMr = 6;
+#else
+inline constexpr int kGemmMr = 4;
+#endif
+inline constexpr int kGemmNv = 2;
+inline constexpr int kGemmNr = kGemmNv * Vec::kLanes;
+// Cache blocks: a kMr × kKc panel of A stays in L1 while kKc × (up to kGemmNcMax) of packed B
+// streams from L2; kGemmMc rows of A per task bound the A block a task walks.
+inline constexpr int64_t kGemmKc = 256;
+inline constexpr int64_t kGemmMc = kGemmMr * 16;
+inline constexpr int64_t kGemmNcMax = kGemmNr * 16;
+
+struct GemmEpilogue {
+  const float* row_bias = nullptr;  // [M], added to every row (conv: one bias per out channel)
+  const float* col_bias = nullptr;  // [N], added to every column
+  const float* residual = nullptr;  // [M, N] with leading dimension ld_residual, added last
+  int64_t ld_residual = 0;
+  ActivationKind act = ActivationKind::identity;  // applied after the additions
+};
+
+// A [M, K] in GEMM panel order: for each K block (in order), for each kMr-row panel, kc columns
+// of kMr values (rows past M are zero).
+class PackedMatrixA {
+ public:
+  PackedMatrixA() = default;
+  // Packs A, element (i, k) read at a[i * row_stride + k * col_stride].
+  PackedMatrixA(int64_t m, int64_t k, const float* a, int64_t row_stride, int64_t col_stride)
+      : m_(m), k_(k), m_padded_((m + kGemmMr - 1) / kGemmMr * kGemmMr), data_(m_padded_ * k) {
+    for (int64_t pc = 0; pc < k_; pc += kGemmKc) {
+      const int64_t kc = std::min(kGemmKc, k_ - pc);
+      for (int64_t panel = 0; panel * kGemmMr < m_; ++panel) {
+        float* dst = data_.data() + pc * m_padded_ + panel * kGemmMr * kc;
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          for (int64_t r = 0; r < kGemmMr; ++r) {
+            const int64_t row = panel * kGemmMr + r;
+            dst[kk * kGemmMr + r] = row < m_ ? a[row * row_stride + (pc + kk) * col_stride] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+
+  int64_t rows() const { return m_; }
+  int64_t cols() const { return k_; }
+  bool empty() const { return m_ == 0 && k_ == 0; }
+  // The panel of rows [panel * kMr, +kMr) for the K block starting at pc of length kc.
+  const float* panel(int64_t pc, int64_t kc, int64_t panel) const {
+    return data_.data() + pc * m_padded_ + panel * kGemmMr * kc;
+  }
+
+ private:
+  int64_t m_ = 0, k_ = 0, m_padded_ = 0;
+  AlignedBuffer data_;
+};
+
+namespace detail {
+
+// acc = A panel · B panel over kc; C tile = acc (first K block) or C tile + acc.
+inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             bool first) {
+  Vec acc[kGemmMr][kGemmNv];
+#pragma GCC unroll 16
+  for (int i = 0; i < kGemmMr; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < kGemmNv; ++j) acc[i][j] = Vec::zero();
+  }
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    Vec bv[kGemmNv];
+#pragma GCC unroll 4
+    for (int j = 0; j < kGemmNv; ++j) bv[j] = Vec::load(b + j * Vec::kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < kGemmMr; ++i) {
+      const Vec ai = Vec::broadcast(a[i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < kGemmNv; ++j) acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
+    }
+    a += kGemmMr;
+    b += kGemmNr;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < kGemmMr; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < kGemmNv; ++j) {
+      float* p = c + i * ldc + j * Vec::kLanes;
+      (first ? acc[i][j] : acc[i][j] + Vec::load(p)).store(p);
+    }
+  }
+}
+
+// A tile that may be cut by the matrix edge: rows × cols of it are real.
+inline void gemm_edge_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                           bool first, int64_t rows, int64_t cols) {
+  if (rows == kGemmMr && cols == kGemmNr) return gemm_microkernel(kc, a, b, c, ldc, first);
+  alignas(64) float tile[kGemmMr * kGemmNr];
+  gemm_microkernel(kc, a, b, tile, kGemmNr, true);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j)
+      c[i * ldc + j] = first ? tile[i * kGemmNr + j] : c[i * ldc + j] + tile[i * kGemmNr + j];
+  }
+}
+
+// Packs B rows [pc, pc + kc) × columns [n0, n1) into kNr-column panels (columns past n1 are
+// zero). Element (k, n) is read at b[k * row_stride + n * col_stride].
+inline void pack_b(const float* b, int64_t row_stride, int64_t col_stride, int64_t pc, int64_t kc,
+                   int64_t n0, int64_t n1, float* dst) {
+  for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
+    const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      const float* src = b + (pc + kk) * row_stride + j0 * col_stride;
+      if (cols == kGemmNr && col_stride == 1) {
+#pragma GCC unroll 4
+        for (int j = 0; j < kGemmNv; ++j)
+          Vec::load(src + j * Vec::kLanes).store(dst + j * Vec::kLanes);
+      } else {
+        for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * col_stride];
+        for (int64_t j = cols; j < kGemmNr; ++j) dst[j] = 0.0f;
+      }
+      dst += kGemmNr;
+    }
+  }
+}
+
+inline void apply_gemm_epilogue(const GemmEpilogue& e, float* c, int64_t ldc, int64_t row0,
+                                int64_t rows, int64_t col0, int64_t cols) {
+  for (int64_t i = row0; i < row0 + rows; ++i) {
+    float* y = c + i * ldc + col0;
+    if (e.row_bias != nullptr) {
+      const float bias = e.row_bias[i];
+      for (int64_t j = 0; j < cols; ++j) y[j] += bias;
+    }
+    if (e.col_bias != nullptr) {
+      for (int64_t j = 0; j < cols; ++j) y[j] += e.col_bias[col0 + j];
+    }
+    if (e.residual != nullptr) {
+      const float* r = e.residual + i * e.ld_residual + col0;
+      for (int64_t j = 0; j < cols; ++j) y[j] += r[j];
+    }
+    activate_in_place(y, cols, e.act);
+  }
+}
+
+inline float* thread_scratch(int64_t count) {
+  thread_local AlignedBuffer buffer;
+  buffer.resize(count);
+  return buffer.data();
+}
+
+}  // namespace detail
+
+// C[M, N] (leading dimension ldc) = epilogue(A · B) with A packed; B's element (k, n) is at
+// b[k * b_row_stride + n * b_col_stride].
+inline void gemm_packed_a(const PackedMatrixA& a, int64_t n, const float* b, int64_t b_row_stride,
+                          int64_t b_col_stride, float* c, int64_t ldc, const GemmEpilogue& e) {
+  const int64_t m = a.rows(), k = a.cols();
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
+    return;
+  }
+  // Column blocks: narrow enough that every thread gets several tasks, at most kGemmNcMax.
+  const int64_t m_blocks = (m + kGemmMc - 1) / kGemmMc;
+  const int64_t want_tasks = 4 * static_cast<int64_t>(num_threads());
+  const int64_t want_n_blocks = std::max<int64_t>(1, (want_tasks + m_blocks - 1) / m_blocks);
+  int64_t nc = (n + want_n_blocks - 1) / want_n_blocks;
+  nc = std::clamp<int64_t>((nc + kGemmNr - 1) / kGemmNr * kGemmNr, kGemmNr, kGemmNcMax);
+  const int64_t n_blocks = (n + nc - 1) / nc;
+
+  parallel_for(0, m_blocks * n_blocks, [&](int64_t task) {
+    const int64_t m0 = (task / n_blocks) * kGemmMc, m1 = std::min(m0 + kGemmMc, m);
+    const int64_t n0 = (task % n_blocks) * nc, n1 = std::min(n0 + nc, n);
+    float* packed_b = detail::thread_scratch(kGemmKc * nc);
+    for (int64_t pc = 0; pc < k; pc += kGemmKc) {
+      const int64_t kc = std::min(kGemmKc, k - pc);
+      const bool first = pc == 0, last = pc + kc == k;
+      detail::pack_b(b, b_row_stride, b_col_stride, pc, kc, n0, n1, packed_b);
+      for (int64_t i0 = m0; i0 < m1; i0 += kGemmMr) {
+        const int64_t rows = std::min<int64_t>(kGemmMr, m1 - i0);
+        const float* a_panel = a.panel(pc, kc, i0 / kGemmMr);
+        for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
+          const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
+          detail::gemm_edge_tile(kc, a_panel, packed_b + (j0 - n0) * kc, c + i0 * ldc + j0, ldc,
+                                 first, rows, cols);
+          if (last) detail::apply_gemm_epilogue(e, c, ldc, i0, rows, j0, cols);
+        }
+      }
+    }
+  });
+}
+
+// C = epilogue(A · B) for row-major A [M, K] (lda) and B [K, N] (ldb).
+inline void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* c, int64_t ldc, const GemmEpilogue& e = {}) {
+  const PackedMatrixA packed(m, k, a, lda, 1);
+  gemm_packed_a(packed, n, b, ldb, 1, c, ldc, e);
+}
+
+}  // namespace FOVEA_CPU_ISA
+}  // namespace fovea::cpu

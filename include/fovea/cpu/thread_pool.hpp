@@ -1,0 +1,165 @@
+// ThreadPool: a fixed set of worker threads that run parallel_for loops, and the process-wide
+// pool the CPU kernels share (set_num_threads, num_threads).
+//
+// Kernels split their work into independent output tiles and call parallel_for over tile
+// indices; no reduction is ever split across threads, so results are bit-identical whatever the
+// thread count. A parallel_for issued from inside a worker runs serially on that worker.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "fovea/core/error.hpp"
+
+namespace fovea {
+
+class ThreadPool {
+ public:
+  // A pool that runs loops on `threads` threads in all: the caller plus threads - 1 workers.
+  explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  int size() const { return threads_; }
+
+  // Calls fn(i) once for every i in [begin, end), spread over the pool; returns when all are
+  // done. The first exception thrown by fn is rethrown here.
+  void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
+    if (end <= begin) return;
+    if (threads_ == 1 || end - begin == 1 || inside_worker()) {
+      for (int64_t i = begin; i < end; ++i) fn(i);
+      return;
+    }
+    std::unique_lock<std::mutex> run_lock(run_mutex_);  // one loop at a time per pool
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &fn;
+      next_.store(begin);
+      end_ = end;
+      busy_ = static_cast<int>(workers_.size());
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    inside_worker() = true;
+    drain();
+    inside_worker() = false;
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return busy_ == 0; });
+    job_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  static bool& inside_worker() {
+    thread_local bool inside = false;
+    return inside;
+  }
+
+  // Takes indices until none are left; indices are claimed one by one, so uneven tiles balance.
+  void drain() {
+    for (int64_t i = next_.fetch_add(1); i < end_; i = next_.fetch_add(1)) {
+      try {
+        (*job_)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(end_);
+      }
+    }
+  }
+
+  void work() {
+    inside_worker() = true;
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+      }
+      drain();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex run_mutex_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  std::atomic<int64_t> next_{0};
+  int64_t end_ = 0;
+  int busy_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+namespace detail {
+
+inline int default_thread_count() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+inline std::unique_ptr<ThreadPool>& global_pool_slot() {
+  static std::unique_ptr<ThreadPool> pool;
+  return pool;
+}
+
+inline std::mutex& global_pool_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace detail
+
+// Sets how many threads the CPU kernels use from now on (n >= 1). Not to be called while a
+// kernel is running on another thread.
+inline void set_num_threads(int n) {
+  FOVEA_CHECK(n >= 1, "set_num_threads wants at least 1 thread, got ", n);
+  std::lock_guard<std::mutex> lock(detail::global_pool_mutex());
+  auto& slot = detail::global_pool_slot();
+  if (!slot || slot->size() != n) {
+    slot.reset();
+    slot = std::make_unique<ThreadPool>(n);
+  }
+}
+
+// The pool the kernels run on; created on first use with one thread per hardware thread.
+inline ThreadPool& global_thread_pool() {
+  std::lock_guard<std::mutex> lock(detail::global_pool_mutex());
+  auto& slot = detail::global_pool_slot();
+  if (!slot) slot = std::make_unique<ThreadPool>(detail::default_thread_count());
+  return *slot;
+}
+
+inline int num_threads() { return global_thread_pool().size(); }
+
+inline void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
+  global_thread_pool().parallel_for(begin, end, fn);
+}
+
+}  // namespace fovea

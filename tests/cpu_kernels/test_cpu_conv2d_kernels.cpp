@@ -1,0 +1,220 @@
+// Every CPU conv2d kernel against the reference, over hand-picked real layers and seeded random
+// problems (odd sizes, strides 1-3, asymmetric padding, dilation, groups, depthwise), with and
+// without the fused epilogue; plus kernel choice, the reference-only policy and thread-count
+// determinism.
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fovea/core/rng.hpp"
+#include "fovea/ops/conv2d/conv2d.hpp"
+#include "harness/compare.hpp"
+
+namespace {
+
+using fovea::Conv2dAttrs;
+using fovea::Conv2dEpilogue;
+using fovea::Shape;
+using fovea::Tensor;
+
+struct ConvCase {
+  int64_t n, c, h, w, k, r, s;
+  Conv2dAttrs attrs;
+
+  std::string str() const {
+    std::ostringstream out;
+    const Conv2dAttrs& a = attrs;
+    out << "N=" << n << " C=" << c << " H=" << h << " W=" << w << " K=" << k << " R=" << r
+        << " S=" << s << " stride=" << a.stride_h << "x" << a.stride_w << " pad=" << a.pad_top
+        << "," << a.pad_left << "," << a.pad_bottom << "," << a.pad_right
+        << " dilation=" << a.dilation_h << "x" << a.dilation_w << " groups=" << a.groups;
+    return out.str();
+  }
+};
+
+ConvCase square(int64_t n, int64_t c, int64_t hw, int64_t k, int64_t rs, int64_t stride,
+                int64_t pad, int64_t dilation = 1, int64_t groups = 1) {
+  return {n, c, hw, hw, k, rs, rs, Conv2dAttrs::make(stride, pad, dilation, groups)};
+}
+
+// Real ResNet-50 and MobileNetV2 layers at small spatial sizes, and awkward corners.
+std::vector<ConvCase> named_cases() {
+  return {
+      square(1, 3, 32, 64, 7, 2, 3),            // resnet50 conv1
+      square(1, 64, 8, 64, 1, 1, 0),            // layer1 conv1
+      square(1, 64, 8, 64, 3, 1, 1),            // layer1 conv2
+      square(1, 64, 8, 256, 1, 1, 0),           // layer1 conv3
+      square(2, 128, 9, 128, 3, 2, 1),          // layer2 conv2, stride 2, batch 2
+      square(1, 256, 8, 512, 1, 2, 0),          // layer2 downsample
+      square(1, 512, 4, 2048, 1, 1, 0),         // layer4 conv3
+      square(1, 32, 12, 32, 3, 1, 1, 1, 32),    // mobilenet_v2 depthwise
+      square(2, 144, 9, 144, 3, 2, 1, 1, 144),  // mobilenet_v2 depthwise stride 2
+      square(1, 16, 10, 96, 1, 1, 0),           // mobilenet_v2 expand
+      square(1, 96, 10, 24, 1, 1, 0),           // mobilenet_v2 project
+      square(1, 40, 9, 40, 5, 2, 2, 1, 40),     // efficientnet 5x5 depthwise
+      square(1, 1, 1, 1, 1, 1, 0),              // 1x1x1x1
+      square(1, 17, 5, 19, 1, 1, 0),            // channels not a multiple of 16
+      square(3, 6, 11, 10, 3, 3, 2, 2, 2),      // stride 3, dilation 2, groups 2
+  };
+}
+
+ConvCase random_case(fovea::Rng& rng) {
+  const auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo + 1)));
+  };
+  ConvCase cc;
+  Conv2dAttrs& a = cc.attrs;
+  const int64_t kind = pick(0, 2);  // 0 dense, 1 grouped, 2 depthwise
+  a.groups = kind == 0 ? 1 : pick(2, 5);
+  cc.c = kind == 2 ? a.groups : a.groups * pick(1, 9);
+  cc.k = kind == 2 ? a.groups : a.groups * pick(1, 21);
+  cc.n = pick(1, 2);
+  cc.r = pick(1, 5);
+  cc.s = pick(1, 5);
+  a.stride_h = pick(1, 3);
+  a.stride_w = pick(1, 3);
+  a.dilation_h = pick(1, 2);
+  a.dilation_w = pick(1, 2);
+  a.pad_top = pick(0, 2), a.pad_bottom = pick(0, 2), a.pad_left = pick(0, 2);
+  a.pad_right = pick(0, 2);
+  // Large enough for the dilated kernel once padded.
+  cc.h = std::max<int64_t>(pick(1, 19), a.dilation_h * (cc.r - 1) + 1);
+  cc.w = std::max<int64_t>(pick(1, 23), a.dilation_w * (cc.s - 1) + 1);
+  return cc;
+}
+
+struct ConvData {
+  Tensor<float> x, weight, bias, residual;
+};
+
+ConvData make_data(const ConvCase& cc, uint64_t seed) {
+  const fovea::Conv2dParams cp = fovea::Conv2dParams::make(
+      Shape{cc.n, cc.c, cc.h, cc.w}, Shape{cc.k, cc.c / cc.attrs.groups, cc.r, cc.s}, cc.attrs);
+  ConvData d{Tensor<float>(cp.input_shape()), Tensor<float>(cp.weight_shape()),
+             Tensor<float>(Shape{cc.k}), Tensor<float>(cp.output_shape())};
+  fovea::Rng rng(seed);
+  d.x.fill_uniform(rng, -1, 1);
+  d.weight.fill_uniform(rng, -1, 1);
+  d.bias.fill_uniform(rng, -1, 1);
+  d.residual.fill_uniform(rng, -1, 1);
+  return d;
+}
+
+// Runs every kernel that supports the case, with each epilogue, against the reference. Returns
+// how many kernels ran.
+int check_all_kernels(const ConvCase& cc, uint64_t seed) {
+  const ConvData d = make_data(cc, seed);
+  const fovea::Conv2dParams cp =
+      fovea::Conv2dParams::make(d.x.shape(), d.weight.shape(), cc.attrs);
+  const Conv2dEpilogue epilogues[] = {
+      {},
+      {fovea::ActivationKind::relu, &d.residual},
+      {fovea::ActivationKind::silu, nullptr},
+      {fovea::ActivationKind::relu6, nullptr},
+  };
+  int ran = 0;
+  for (const auto& kernel : fovea::cpu::conv2d_kernels()) {
+    if (!kernel.supports(fovea::Conv2dProblem{cp, fovea::Layout::nchw, fovea::Layout::nchw}))
+      continue;
+    ++ran;
+    const auto packed = kernel.run.prepare ? kernel.run.prepare(d.weight, cp) : nullptr;
+    for (const Conv2dEpilogue& e : epilogues) {
+      const Tensor<float> want = fovea::conv2d_fused_reference(d.x, d.weight, d.bias, cc.attrs, e);
+      const Tensor<float> got =
+          kernel.run.run(fovea::Conv2dCall{d.x, d.weight, d.bias, cp, e, packed.get()});
+      const double err = fovea::test::max_relative_error(got, want);
+      INFO("kernel=", kernel.name, " ", cc.str(), " seed=", seed,
+           " act=", fovea::activation_name(e.act), " residual=", e.residual != nullptr);
+      CHECK(err <= 1e-4);
+    }
+  }
+  return ran;
+}
+
+}  // namespace
+
+TEST_SUITE("cpu") {
+#ifdef FOVEA_EXPECT_ISA
+  TEST_CASE("this variant compiled the SIMD path it is named after") {
+    CHECK(std::string(fovea::cpu::kIsaName) == FOVEA_EXPECT_ISA);
+  }
+#endif
+
+  TEST_CASE("conv2d kernels match the reference on real layers") {
+    uint64_t seed = 100;
+    for (const ConvCase& cc : named_cases()) {
+      INFO(cc.str());
+      CHECK(check_all_kernels(cc, seed++) >= 1);
+    }
+  }
+
+  TEST_CASE("conv2d kernels match the reference on random problems") {
+    const uint64_t seed = 20261129;
+    fovea::Rng rng(seed);
+    for (int i = 0; i < 60; ++i) {
+      const ConvCase cc = random_case(rng);
+      INFO("case ", i, " of stream seed ", seed, ": ", cc.str());
+      CHECK(check_all_kernels(cc, seed + static_cast<uint64_t>(i)) >= 1);
+    }
+  }
+
+  TEST_CASE("conv2d by hand with a fused bias residual and relu") {
+    // x = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], w = [[1, 0], [0, -1]]: x[i][j] - x[i+1][j+1] = -4
+    // everywhere; + bias 1 = -3; + residual [[0, 5], [3, 10]] = [[-3, 2], [0, 7]]; relu.
+    Tensor<float> x(Shape{1, 1, 3, 3});
+    for (int i = 0; i < 9; ++i) x[i] = static_cast<float>(i + 1);
+    Tensor<float> w(Shape{1, 1, 2, 2});
+    w[0] = 1, w[3] = -1;
+    Tensor<float> b = Tensor<float>(Shape{1}).fill(1);
+    Tensor<float> residual(Shape{1, 1, 2, 2});
+    residual[1] = 5, residual[2] = 3, residual[3] = 10;
+    const Tensor<float> y = fovea::conv2d_fused(
+        x, w, b, Conv2dAttrs{}, Conv2dEpilogue{fovea::ActivationKind::relu, &residual});
+    // One channel in and out with groups 1 is also depthwise.
+    CHECK(fovea::last_kernel("conv2d") == std::string("conv2d_f32_nchw_depthwise_direct_") +
+                                              fovea::cpu::kIsaName);
+    CHECK(y[0] == 0);
+    CHECK(y[1] == 2);
+    CHECK(y[2] == 0);
+    CHECK(y[3] == 7);
+  }
+
+  TEST_CASE("conv2d picks the kernel for the problem and honours the reference policy") {
+    const std::string isa = fovea::cpu::kIsaName;
+    const auto run = [](const ConvCase& cc) {
+      const ConvData d = make_data(cc, 1);
+      return fovea::conv2d(d.x, d.weight, d.bias, cc.attrs);
+    };
+    run(square(1, 8, 5, 4, 1, 1, 0));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_pointwise_gemm_" + isa);
+    run(square(1, 8, 5, 8, 3, 1, 1, 1, 8));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_depthwise_direct_" + isa);
+    run(square(1, 8, 5, 4, 1, 2, 0));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);
+    fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
+    run(square(1, 8, 5, 4, 1, 1, 0));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
+    fovea::set_kernel_policy(fovea::KernelPolicy::best);
+    // NHWC input: no CPU kernel supports it, so the reference runs.
+    const ConvData d = make_data(square(1, 4, 5, 4, 3, 1, 1), 2);
+    fovea::conv2d(d.x.to_layout(fovea::Layout::nhwc), d.weight, d.bias, Conv2dAttrs::make(1, 1));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
+  }
+
+  TEST_CASE("conv2d kernels give identical bits on one and two threads") {
+    const ConvCase cases[] = {square(1, 64, 14, 128, 3, 1, 1), square(2, 96, 13, 200, 1, 1, 0),
+                              square(1, 48, 17, 48, 3, 2, 1, 1, 48)};
+    for (const ConvCase& cc : cases) {
+      const ConvData d = make_data(cc, 3);
+      const Conv2dEpilogue e{fovea::ActivationKind::relu, nullptr};
+      fovea::set_num_threads(1);
+      const Tensor<float> one = fovea::conv2d_fused(d.x, d.weight, d.bias, cc.attrs, e);
+      fovea::set_num_threads(2);
+      const Tensor<float> two = fovea::conv2d_fused(d.x, d.weight, d.bias, cc.attrs, e);
+      INFO(cc.str(), " kernel=", fovea::last_kernel("conv2d"));
+      CHECK(fovea::test::max_abs_error(one, two) == 0);
+    }
+  }
+}

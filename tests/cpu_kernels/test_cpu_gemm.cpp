@@ -1,0 +1,119 @@
+// The packed GEMM against a naive triple loop in double, over many M, N, K including 1, primes
+// and sizes on both sides of the register tile and cache blocks; and the thread pool.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fovea/core/rng.hpp"
+#include "fovea/cpu/gemm.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+
+namespace {
+
+using fovea::cpu::GemmEpilogue;
+
+std::vector<float> random_vector(int64_t count, fovea::Rng& rng) {
+  std::vector<float> v(static_cast<size_t>(count));
+  for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+// max |got - want| / max |want| against C = A · B computed in double.
+double gemm_error(int64_t m, int64_t n, int64_t k, uint64_t seed) {
+  fovea::Rng rng(seed);
+  const std::vector<float> a = random_vector(m * k, rng), b = random_vector(k * n, rng);
+  std::vector<float> c(static_cast<size_t>(m * n), -7.0f);  // stale values must be overwritten
+  fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c.data(), n);
+  double max_diff = 0, max_ref = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double want = 0;
+      for (int64_t p = 0; p < k; ++p) want += double(a[i * k + p]) * double(b[p * n + j]);
+      max_diff = std::max(max_diff, std::abs(want - c[i * n + j]));
+      max_ref = std::max(max_ref, std::abs(want));
+    }
+  }
+  return max_ref > 0 ? max_diff / max_ref : max_diff;
+}
+
+}  // namespace
+
+TEST_SUITE("cpu") {
+#ifdef FOVEA_EXPECT_ISA
+  TEST_CASE("this variant compiled the SIMD path it is named after") {
+    CHECK(std::string(fovea::cpu::kIsaName) == FOVEA_EXPECT_ISA);
+  }
+#endif
+
+  TEST_CASE("gemm matches a naive triple loop for many sizes") {
+    const int64_t sizes[] = {1, 2, 3, 5, 7, 13, 16, 17, 31, 32, 33, 47, 64, 97, 131};
+    const int64_t depths[] = {1, 3, 17, 64, 255, 256, 257, 600};
+    uint64_t seed = 1;
+    for (int64_t m : sizes) {
+      for (int64_t n : sizes) {
+        const int64_t k = depths[(m * 7 + n) % 8];
+        const double err = gemm_error(m, n, k, seed);
+        INFO("isa=", fovea::cpu::kIsaName, " m=", m, " n=", n, " k=", k, " seed=", seed);
+        CHECK(err <= 1e-5);
+        ++seed;
+      }
+    }
+  }
+
+  TEST_CASE("gemm crosses the row and column cache blocks") {
+    const int64_t m = fovea::cpu::kGemmMc + 5, n = fovea::cpu::kGemmNcMax * 2 + 3;
+    INFO("isa=", fovea::cpu::kIsaName, " m=", m, " n=", n, " k=", 300);
+    CHECK(gemm_error(m, n, 300, 99) <= 1e-5);
+  }
+
+  TEST_CASE("gemm by hand with bias residual and relu") {
+    // A = [[1, 2], [3, 4]], B = [[1, -1, 0], [2, 0, -3]]: A·B = [[5, -1, -6], [11, -3, -12]].
+    const float a[] = {1, 2, 3, 4};
+    const float b[] = {1, -1, 0, 2, 0, -3};
+    const float row_bias[] = {1, -10};
+    const float residual[] = {0, 3, 1, 0, 0, 30};
+    GemmEpilogue e;
+    e.row_bias = row_bias;
+    e.residual = residual;
+    e.ld_residual = 3;
+    e.act = fovea::ActivationKind::relu;
+    float c[6];
+    fovea::cpu::gemm(2, 3, 2, a, 2, b, 3, c, 3, e);
+    // relu([[5+1+0, -1+1+3, -6+1+1], [11-10+0, -3-10+0, -12-10+30]])
+    const float want[] = {6, 3, 0, 1, 0, 8};
+    for (int i = 0; i < 6; ++i) CHECK(c[i] == want[i]);
+  }
+
+  TEST_CASE("gemm gives identical bits on one and two threads") {
+    const int64_t m = 70, n = 300, k = 530;
+    fovea::Rng rng(5);
+    const std::vector<float> a = random_vector(m * k, rng), b = random_vector(k * n, rng);
+    std::vector<float> c1(static_cast<size_t>(m * n)), c2(c1.size());
+    fovea::set_num_threads(1);
+    fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c1.data(), n);
+    fovea::set_num_threads(2);
+    fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c2.data(), n);
+    CHECK(c1 == c2);
+  }
+
+  TEST_CASE("parallel_for visits every index once and rethrows") {
+    fovea::ThreadPool pool(3);
+    std::vector<std::atomic<int>> hits(1000);
+    pool.parallel_for(0, 1000, [&](int64_t i) { hits[static_cast<size_t>(i)]++; });
+    int wrong = 0;
+    for (auto& h : hits) wrong += h.load() != 1;
+    CHECK(wrong == 0);
+    CHECK_THROWS_AS(pool.parallel_for(0, 10,
+                                      [](int64_t i) {
+                                        if (i == 7) fovea::fail("index ", i);
+                                      }),
+                    fovea::Error);
+    // The pool still works after an exception.
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(0, 100, [&](int64_t i) { sum += i; });
+    CHECK(sum.load() == 4950);
+  }
+}
