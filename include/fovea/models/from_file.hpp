@@ -18,7 +18,8 @@ struct LoadedModel {
 };
 
 // `architecture` may be empty (then the file's "architecture" metadata decides) or must agree
-// with it. num_classes comes from the metadata when present, else from the classifier's shape.
+// with it. The metadata's "num_classes" (default 1000) and "bn_eps" (default: the
+// architecture's own) configure the model before the weights are loaded.
 inline LoadedModel load_model(const std::string& weights_path, std::string architecture = "") {
   const SafeTensorsFile file = SafeTensorsFile::open(weights_path);
   const auto& meta = file.metadata();
@@ -41,6 +42,14 @@ inline LoadedModel load_model(const std::string& weights_path, std::string archi
     }
     FOVEA_CHECK(options.num_classes > 0, weights_path, ": metadata num_classes is ",
                 options.num_classes);
+  }
+  const auto eps_it = meta.find("bn_eps");
+  if (eps_it != meta.end()) {
+    try {
+      options.bn_eps = std::stod(eps_it->second);
+    } catch (const std::exception&) {
+      fail(weights_path, ": metadata bn_eps is '", eps_it->second, "', not a number");
+    }
   }
   LoadedModel loaded{build_model(architecture, options), architecture, meta};
   load_state_dict(*loaded.model, file);

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "fovea/models/alexnet.hpp"
+#include "fovea/nn/batchnorm.hpp"
 #include "fovea/models/efficientnet.hpp"
 #include "fovea/models/lenet.hpp"
 #include "fovea/models/mobilenet_v2.hpp"
@@ -22,9 +24,17 @@ namespace fovea {
 struct ModelOptions {
   // ImageNet's 1000 for every model; pass 10 for the CIFAR-10 ResNets and an MNIST LeNet5.
   int64_t num_classes = 1000;
+  // Overrides every batch norm's epsilon; empty keeps the architecture's own. Weight files
+  // record theirs as the metadata key "bn_eps".
+  std::optional<double> bn_eps;
 };
 
 namespace detail {
+
+inline void set_batchnorm_eps(nn::Module& module, double eps) {
+  if (auto* norm = dynamic_cast<nn::BatchNorm2d*>(&module)) norm->set_eps(eps);
+  for (const auto& child : module.children()) set_batchnorm_eps(*child.second, eps);
+}
 
 using ModelBuilder = std::function<std::unique_ptr<nn::Module>(const ModelOptions&)>;
 
@@ -87,7 +97,10 @@ inline std::unique_ptr<nn::Module> build_model(const std::string& name,
               options.num_classes);
   std::string known;
   for (const auto& [entry_name, builder] : detail::model_table()) {
-    if (entry_name == name) return builder(options);
+    if (entry_name != name) continue;
+    std::unique_ptr<nn::Module> model = builder(options);
+    if (options.bn_eps) detail::set_batchnorm_eps(*model, *options.bn_eps);
+    return model;
     known += (known.empty() ? "" : ", ") + entry_name;
   }
   fail("unknown model '", name, "' (known models: ", known, ")");

@@ -58,6 +58,11 @@ class BatchNorm2d : public Module {
 
   int64_t channels() const { return weight_.dim(0); }
   double eps() const { return eps_; }
+  // Weights trained elsewhere carry their own epsilon (Keras ResNet-50 files say 0.001).
+  void set_eps(double eps) {
+    FOVEA_CHECK(eps >= 0, "BatchNorm2d eps must not be negative, got ", eps);
+    eps_ = eps;
+  }
   double momentum() const { return momentum_; }
   Tensor<float>& weight() { return weight_; }
   Tensor<float>& bias() { return bias_; }
