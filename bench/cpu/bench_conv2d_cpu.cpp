@@ -1,0 +1,131 @@
+// Per-layer conv2d timings on the CPU kernels for the shape lists in bench/shapes/, reported as
+// GFLOP/s and as a percentage of this core's measured FMA peak (taken at startup with an
+// FMA-throughput loop in the same SIMD width the kernels use).
+//
+//   bench_conv2d_cpu [--shapes resnet50_conv,mobilenet_v2_conv] [--threads 1] [benchmark flags]
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fovea/cpu/simd.hpp"
+#include "fovea/ops/conv2d/conv2d.hpp"
+
+namespace {
+
+using fovea::cpu::Vec;
+
+struct LayerShape {
+  std::string name;
+  int64_t n, c, h, w, k, r, s, stride, pad, dilation, groups;
+};
+
+std::vector<LayerShape> read_shapes(const std::string& path) {
+  std::ifstream in(path);
+  FOVEA_CHECK(in.good(), "cannot open shape list ", path);
+  std::vector<LayerShape> shapes;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    LayerShape s;
+    fields >> s.name >> s.n >> s.c >> s.h >> s.w >> s.k >> s.r >> s.s >> s.stride >> s.pad >>
+        s.dilation >> s.groups;
+    FOVEA_CHECK(!fields.fail(), path, ": cannot parse line '", line, "'");
+    shapes.push_back(s);
+  }
+  return shapes;
+}
+
+// GFLOP/s of one core running independent FMA chains held in registers: 12 accumulators cover
+// the FMA latency times the number of FMA pipes on current x86 cores.
+double measure_fma_peak_gflops() {
+  constexpr int kChains = 12;
+  const int64_t iterations = 20'000'000;
+  Vec acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = Vec::broadcast(0.001f * static_cast<float>(i));
+  const Vec a = Vec::broadcast(0.999f), b = Vec::broadcast(0.0001f);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t it = 0; it < iterations; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = fovea::cpu::fmadd(acc[i], a, b);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Keep the chains live without touching memory inside the loop.
+  for (int i = 1; i < kChains; ++i) acc[0] = acc[0] + acc[i];
+  float sink[Vec::kLanes];
+  acc[0].store(sink);
+  benchmark::DoNotOptimize(sink[0]);
+  return 2.0 * Vec::kLanes * kChains * static_cast<double>(iterations) / seconds * 1e-9;
+}
+
+double g_peak_gflops = 0;
+
+void bench_layer(benchmark::State& state, LayerShape shape, int threads) {
+  fovea::set_num_threads(threads);
+  const fovea::Conv2dAttrs attrs =
+      fovea::Conv2dAttrs::make(shape.stride, shape.pad, shape.dilation, shape.groups);
+  fovea::Tensor<float> x(fovea::Shape{shape.n, shape.c, shape.h, shape.w});
+  fovea::Tensor<float> weight(fovea::Shape{shape.k, shape.c / shape.groups, shape.r, shape.s});
+  fovea::Tensor<float> bias(fovea::Shape{shape.k});
+  x.fill_uniform(1, -1, 1);
+  weight.fill_uniform(2, -1, 1);
+  bias.fill_uniform(3, -1, 1);
+  const fovea::Conv2dParams cp = fovea::Conv2dParams::make(x.shape(), weight.shape(), attrs);
+  const fovea::Conv2dEpilogue epilogue{fovea::ActivationKind::relu, nullptr};
+  fovea::Conv2dPrepared prepared;  // weights packed once, as a layer does
+  for (auto _ : state) {
+    fovea::Tensor<float> y = fovea::conv2d_fused(x, weight, bias, attrs, epilogue, &prepared);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flops = cp.flops();
+  state.counters["GFLOPs"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(
+      flops * 1e-9 * 100.0 / (g_peak_gflops * threads),
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(fovea::last_kernel("conv2d"));
+}
+
+// Takes and removes "--flag value" from argv, so Google Benchmark sees only its own flags.
+std::string take_flag(int& argc, char** argv, const char* flag, const std::string& fallback) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], flag) == 0) {
+      const std::string value = argv[i + 1];
+      for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
+      argc -= 2;
+      return value;
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string lists = take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv");
+  const int threads = std::stoi(take_flag(argc, argv, "--threads", "1"));
+  g_peak_gflops = measure_fma_peak_gflops();
+  std::printf("isa=%s fma_peak_gflops_per_core=%.1f threads=%d\n", fovea::cpu::kIsaName,
+              g_peak_gflops, threads);
+  std::istringstream names(lists);
+  std::string list;
+  while (std::getline(names, list, ',')) {
+    for (const LayerShape& shape :
+         read_shapes(std::string(FOVEA_BENCH_SHAPES_DIR) + "/" + list + ".txt")) {
+      benchmark::RegisterBenchmark((list + "/" + shape.name).c_str(), bench_layer, shape, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
