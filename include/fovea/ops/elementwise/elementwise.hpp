@@ -1,15 +1,25 @@
-// Elementwise entry points layers call: add, mul and concat pick the kernel for the problem (the
-// reference is the only one in the core; fast paths register in front of it), plus flatten.
+// Elementwise entry points layers call: add, mul and concat pick the kernel for the problem, plus
+// flatten. add of two tensors of one shape and layout takes the CPU path (cpu/elementwise.hpp)
+// unless the kernel policy is reference_only; everything else is the reference.
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include "fovea/cpu/elementwise.hpp"
+#include "fovea/cpu/kernel_registry.hpp"
 #include "fovea/ops/elementwise/flatten.hpp"
 #include "fovea/ops/elementwise/reference.hpp"
 
 namespace fovea {
 
 inline Tensor<float> add(const Tensor<float>& a, const Tensor<float>& b) {
+  if (kernel_policy() == KernelPolicy::best && a.shape() == b.shape() &&
+      a.layout() == b.layout()) {
+    record_kernel("add", std::string("add_f32_same_shape_") + cpu::kIsaName);
+    return cpu::add_same_shape(a, b);
+  }
+  record_kernel("add", "add_reference");
   return add_reference(a, b);
 }
 

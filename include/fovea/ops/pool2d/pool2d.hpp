@@ -1,12 +1,32 @@
-// pool2d: the entry points layers call. The reference is the only kernel in the core; the fast
-// CPU and CUDA paths register theirs in front of it.
+// pool2d: the entry points layers call. Max pooling and global average pooling of NCHW tensors
+// take the CPU path (cpu/elementwise.hpp, bit-identical to the reference) unless the kernel
+// policy is reference_only; last_kernel("pool2d") names the one that ran.
 #pragma once
 
+#include <string>
+
+#include "fovea/cpu/elementwise.hpp"
+#include "fovea/cpu/kernel_registry.hpp"
 #include "fovea/ops/pool2d/reference.hpp"
 
 namespace fovea {
 
+namespace detail {
+
+inline bool use_cpu_pool(const Tensor<float>& x, const char* kernel) {
+  if (kernel_policy() == KernelPolicy::best && x.rank() == 4 && x.layout() == Layout::nchw) {
+    record_kernel("pool2d", std::string(kernel) + "_" + cpu::kIsaName);
+    return true;
+  }
+  record_kernel("pool2d", "pool2d_reference");
+  return false;
+}
+
+}  // namespace detail
+
 inline Tensor<float> max_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs) {
+  if (detail::use_cpu_pool(x, "max_pool2d_f32_nchw"))
+    return cpu::max_pool2d_nchw(x, Pool2dParams::make(x.shape(), attrs, "max_pool2d"));
   return max_pool2d_reference(x, attrs);
 }
 
@@ -15,11 +35,14 @@ inline Tensor<float> avg_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs
 }
 
 inline Tensor<float> adaptive_avg_pool2d(const Tensor<float>& x, int64_t out_h, int64_t out_w) {
+  if (out_h == 1 && out_w == 1 && x.rank() == 4 && x.dim(2) > 0 && x.dim(3) > 0 &&
+      detail::use_cpu_pool(x, "global_avg_pool2d_f32_nchw"))
+    return cpu::global_avg_pool2d_nchw(x);
   return adaptive_avg_pool2d_reference(x, out_h, out_w);
 }
 
 inline Tensor<float> global_avg_pool2d(const Tensor<float>& x) {
-  return global_avg_pool2d_reference(x);
+  return adaptive_avg_pool2d(x, 1, 1);
 }
 
 inline Tensor<float> global_max_pool2d(const Tensor<float>& x) {

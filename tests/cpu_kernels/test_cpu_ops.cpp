@@ -1,0 +1,126 @@
+// The CPU paths of linear, add, activations and pooling against their references, and the
+// reference-only policy that turns them off.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "fovea/core/rng.hpp"
+#include "fovea/ops/activation/activation.hpp"
+#include "fovea/ops/elementwise/elementwise.hpp"
+#include "fovea/ops/linear/linear.hpp"
+#include "fovea/ops/pool2d/pool2d.hpp"
+#include "harness/compare.hpp"
+
+using fovea::Shape;
+using fovea::Tensor;
+
+namespace {
+
+Tensor<float> random_tensor(const Shape& shape, uint64_t seed) {
+  Tensor<float> t(shape);
+  t.fill_uniform(seed, -2, 2);
+  return t;
+}
+
+}  // namespace
+
+TEST_SUITE("cpu") {
+  TEST_CASE("linear by hand") {
+    // x = [[1, 2, 3]], w = [[1, 0, -1], [2, 2, 2]], b = [0.5, -1]: y = [[-1.5, 11]].
+    Tensor<float> x(Shape{1, 3}), w(Shape{2, 3}), b(Shape{2});
+    x[0] = 1, x[1] = 2, x[2] = 3;
+    w[0] = 1, w[2] = -1, w[3] = w[4] = w[5] = 2;
+    b[0] = 0.5f, b[1] = -1;
+    const Tensor<float> y = fovea::linear(x, w, b);
+    CHECK(fovea::last_kernel("linear") == std::string("linear_f32_") + fovea::cpu::kIsaName);
+    CHECK(y[0] == -1.5f);
+    CHECK(y[1] == 11.0f);
+  }
+
+  TEST_CASE("linear matches the reference for small and large batches") {
+    const int64_t batches[] = {1, 2, 7, 8, 9, 33};
+    const int64_t features[][2] = {{1, 1}, {3, 5}, {64, 10}, {2048, 1000}, {129, 37}};
+    uint64_t seed = 1;
+    for (int64_t n : batches) {
+      for (const auto& f : features) {
+        const Tensor<float> x = random_tensor(Shape{n, f[0]}, seed);
+        const Tensor<float> w = random_tensor(Shape{f[1], f[0]}, seed + 1);
+        const Tensor<float> b = random_tensor(Shape{f[1]}, seed + 2);
+        INFO("n=", n, " in=", f[0], " out=", f[1], " seed=", seed);
+        CHECK(fovea::test::max_relative_error(fovea::linear(x, w, b),
+                                              fovea::linear_reference(x, w, b)) <= 1e-5);
+        CHECK(fovea::test::max_relative_error(fovea::linear(x, w, Tensor<float>()),
+                                              fovea::linear_reference(x, w, Tensor<float>())) <=
+              1e-5);
+        seed += 3;
+      }
+    }
+  }
+
+  TEST_CASE("add and activations match the reference") {
+    const Tensor<float> a = random_tensor(Shape{2, 3, 50, 70}, 1);
+    const Tensor<float> b = random_tensor(Shape{2, 3, 50, 70}, 2);
+    const Tensor<float> sum = fovea::add(a, b);
+    CHECK(fovea::last_kernel("add") == std::string("add_f32_same_shape_") + fovea::cpu::kIsaName);
+    CHECK(fovea::test::max_abs_error(sum, fovea::add_reference(a, b)) == 0);
+    // Broadcasting goes to the reference.
+    fovea::add(a, random_tensor(Shape{1, 3, 1, 1}, 3));
+    CHECK(fovea::last_kernel("add") == "add_reference");
+    for (fovea::ActivationKind kind : fovea::kAllActivationKinds) {
+      INFO("activation ", fovea::activation_name(kind));
+      CHECK(fovea::test::max_relative_error(fovea::activation(a, kind),
+                                            fovea::activation_reference(a, kind)) <= 1e-6);
+    }
+    // relu6 by hand: -1 -> 0, 3 -> 3, 7 -> 6.
+    Tensor<float> v(Shape{3});
+    v[0] = -1, v[1] = 3, v[2] = 7;
+    const Tensor<float> r6 = fovea::activation(v, fovea::ActivationKind::relu6);
+    CHECK(r6[0] == 0);
+    CHECK(r6[1] == 3);
+    CHECK(r6[2] == 6);
+  }
+
+  TEST_CASE("pooling matches the reference bit for bit") {
+    Tensor<float> x = random_tensor(Shape{2, 5, 17, 12}, 4);
+    x[37] = std::numeric_limits<float>::quiet_NaN();  // a NaN wins its windows in both paths
+    const fovea::Pool2dAttrs shapes[] = {fovea::Pool2dAttrs::make(3, 2, 1),
+                                         fovea::Pool2dAttrs::make(2, 2),
+                                         fovea::Pool2dAttrs::make(3, 1, 1)};
+    for (fovea::Pool2dAttrs attrs : shapes) {
+      for (bool ceil_mode : {false, true}) {
+        attrs.ceil_mode = ceil_mode;
+        const Tensor<float> got = fovea::max_pool2d(x, attrs);
+        const Tensor<float> want = fovea::max_pool2d_reference(x, attrs);
+        INFO("kernel ", attrs.kernel_h, " stride ", attrs.stride_h, " ceil ", ceil_mode);
+        REQUIRE(got.shape() == want.shape());
+        int mismatches = 0;
+        for (int64_t i = 0; i < got.numel(); ++i) {
+          const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
+          mismatches += !(both_nan || got[i] == want[i]);
+        }
+        CHECK(mismatches == 0);
+      }
+    }
+    const Tensor<float> y = random_tensor(Shape{3, 70, 7, 7}, 5);
+    CHECK(fovea::test::max_abs_error(fovea::global_avg_pool2d(y),
+                                     fovea::global_avg_pool2d_reference(y)) == 0);
+    CHECK(fovea::last_kernel("pool2d") ==
+          std::string("global_avg_pool2d_f32_nchw_") + fovea::cpu::kIsaName);
+  }
+
+  TEST_CASE("the reference-only policy turns the CPU paths off") {
+    fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
+    const Tensor<float> a = random_tensor(Shape{1, 2, 3, 3}, 6);
+    fovea::add(a, a);
+    fovea::activation(a, fovea::ActivationKind::relu);
+    fovea::max_pool2d(a, fovea::Pool2dAttrs::make(2, 1));
+    fovea::linear(random_tensor(Shape{1, 4}, 7), random_tensor(Shape{2, 4}, 8), Tensor<float>());
+    fovea::set_kernel_policy(fovea::KernelPolicy::best);
+    CHECK(fovea::last_kernel("add") == "add_reference");
+    CHECK(fovea::last_kernel("activation") == "activation_reference");
+    CHECK(fovea::last_kernel("pool2d") == "pool2d_reference");
+    CHECK(fovea::last_kernel("linear") == "linear_reference");
+  }
+}
