@@ -12,7 +12,8 @@ TEST_SUITE("cpu") {
     Tensor<float> t(Shape{2, 3, 5, 7});
     CHECK(t.numel() == 210);
     CHECK(reinterpret_cast<uintptr_t>(t.data()) % 64 == 0);
-    for (float v : t) CHECK(v == 0.0f);
+    for (float v : t)
+      CHECK(v == 0.0f);
     Tensor<float> alias = t;
     alias(1, 2, 4, 6) = 5.0f;
     CHECK(t(1, 2, 4, 6) == 5.0f);
@@ -23,7 +24,8 @@ TEST_SUITE("cpu") {
 
   TEST_CASE("NCHW and NHWC index the same logical element") {
     Tensor<int32_t> a(Shape{2, 3, 4, 5});
-    for (int64_t i = 0; i < a.numel(); ++i) a[i] = static_cast<int32_t>(i);
+    for (int64_t i = 0; i < a.numel(); ++i)
+      a[i] = static_cast<int32_t>(i);
     Tensor<int32_t> b = a.to_layout(Layout::nhwc);
     CHECK(b.layout() == Layout::nhwc);
     CHECK(b.strides()[1] == 1);
@@ -31,12 +33,14 @@ TEST_SUITE("cpu") {
     for (int n = 0; n < 2; ++n)
       for (int c = 0; c < 3; ++c)
         for (int h = 0; h < 4; ++h)
-          for (int w = 0; w < 5; ++w) CHECK(a(n, c, h, w) == b(n, c, h, w));
+          for (int w = 0; w < 5; ++w)
+            CHECK(a(n, c, h, w) == b(n, c, h, w));
     // In NHWC memory the channel is innermost.
     CHECK(b[0] == a(0, 0, 0, 0));
     CHECK(b[1] == a(0, 1, 0, 0));
     Tensor<int32_t> back = b.to_layout(Layout::nchw);
-    for (int64_t i = 0; i < a.numel(); ++i) CHECK(back[i] == a[i]);
+    for (int64_t i = 0; i < a.numel(); ++i)
+      CHECK(back[i] == a[i]);
   }
 
   TEST_CASE("views wrap caller memory without owning it") {
@@ -98,9 +102,11 @@ TEST_SUITE("cpu") {
     Tensor<double> n(Shape{20000});
     n.fill_normal(rng, 0.0, 1.0);
     double mean = 0, var = 0;
-    for (double v : n) mean += v;
+    for (double v : n)
+      mean += v;
     mean /= 20000;
-    for (double v : n) var += (v - mean) * (v - mean);
+    for (double v : n)
+      var += (v - mean) * (v - mean);
     var /= 20000;
     CHECK(std::abs(mean) < 0.03);
     CHECK(std::abs(var - 1.0) < 0.05);
@@ -112,11 +118,11 @@ TEST_SUITE("cpu") {
     CHECK(half(1.0f).bits == 0x3c00);
     CHECK(half(-2.0f).bits == 0xc000);
     CHECK(half(65504.0f).bits == 0x7bff);
-    CHECK(half(65520.0f).bits == 0x7c00);  // rounds up to infinity
-    CHECK(half(5.9604644775390625e-8f).bits == 0x0001);  // smallest subnormal
+    CHECK(half(65520.0f).bits == 0x7c00);                 // rounds up to infinity
+    CHECK(half(5.9604644775390625e-8f).bits == 0x0001);   // smallest subnormal
     CHECK(half(2.98023223876953125e-8f).bits == 0x0000);  // exactly half of it: ties to even (0)
-    CHECK(half(1.0f + 1.0f / 2048).bits == 0x3c00);  // halfway between 1 and next: even is 1
-    CHECK(half(1.0f + 3.0f / 2048).bits == 0x3c02);  // halfway, rounds to even 0x3c02
+    CHECK(half(1.0f + 1.0f / 2048).bits == 0x3c00);       // halfway between 1 and next: even is 1
+    CHECK(half(1.0f + 3.0f / 2048).bits == 0x3c02);       // halfway, rounds to even 0x3c02
     CHECK(std::isnan(static_cast<float>(half(std::numeric_limits<float>::quiet_NaN()))));
     CHECK(std::isinf(static_cast<float>(half(std::numeric_limits<float>::infinity()))));
     // Every finite half survives a round trip through float.

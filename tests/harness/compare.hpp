@@ -10,11 +10,16 @@
 namespace fovea::test {
 
 // Tolerances, declared once per element type: max |a - b| / max(|b|) over a whole tensor.
-template <class T> inline constexpr double kRelTolerance = 0;
-template <> inline constexpr double kRelTolerance<double> = 1e-12;
-template <> inline constexpr double kRelTolerance<float> = 1e-5;
-template <> inline constexpr double kRelTolerance<half> = 2e-3;
-template <> inline constexpr double kRelTolerance<bfloat16> = 1.6e-2;
+template <class T>
+inline constexpr double kRelTolerance = 0;
+template <>
+inline constexpr double kRelTolerance<double> = 1e-12;
+template <>
+inline constexpr double kRelTolerance<float> = 1e-5;
+template <>
+inline constexpr double kRelTolerance<half> = 2e-3;
+template <>
+inline constexpr double kRelTolerance<bfloat16> = 1.6e-2;
 
 // max |got - want| / max |want|: the relative error of a whole tensor, as the parity tests
 // report it. Logical indices are compared, so the two tensors may differ in layout.
@@ -22,10 +27,12 @@ template <class A, class B>
 double max_relative_error(const Tensor<A>& got, const Tensor<B>& want) {
   FOVEA_CHECK(got.shape() == want.shape(), "compared tensors differ in shape: ", got.shape(),
               " vs ", want.shape());
-  const Tensor<double> g = got.layout() == Layout::nchw ? got.template cast<double>()
-                                                        : got.to_layout(Layout::nchw).template cast<double>();
-  const Tensor<double> w = want.layout() == Layout::nchw ? want.template cast<double>()
-                                                         : want.to_layout(Layout::nchw).template cast<double>();
+  const Tensor<double> g = got.layout() == Layout::nchw
+                               ? got.template cast<double>()
+                               : got.to_layout(Layout::nchw).template cast<double>();
+  const Tensor<double> w = want.layout() == Layout::nchw
+                               ? want.template cast<double>()
+                               : want.to_layout(Layout::nchw).template cast<double>();
   double max_diff = 0, max_ref = 0;
   for (int64_t i = 0; i < g.numel(); ++i) {
     if (std::isnan(g[i]) != std::isnan(w[i])) return INFINITY;

@@ -45,8 +45,7 @@ TEST_SUITE("model") {
   }
 
   TEST_CASE("load_model builds the architecture and class count the metadata names") {
-    const std::string path =
-        save_lenet("ok", {{"architecture", "lenet5"}, {"num_classes", "10"}});
+    const std::string path = save_lenet("ok", {{"architecture", "lenet5"}, {"num_classes", "10"}});
     LoadedModel loaded = load_model(path);
     CHECK(loaded.architecture == "lenet5");
     Tensor<float> x(Shape{2, 1, 32, 32});
@@ -62,8 +61,8 @@ TEST_SUITE("model") {
                          doctest::Contains("holds a 'lenet5' model, but 'resnet18'"), Error);
     std::remove(path.c_str());
 
-    const std::string eps = save_lenet(
-        "eps", {{"architecture", "lenet5"}, {"num_classes", "10"}, {"bn_eps", "tiny"}});
+    const std::string eps =
+        save_lenet("eps", {{"architecture", "lenet5"}, {"num_classes", "10"}, {"bn_eps", "tiny"}});
     CHECK_THROWS_WITH_AS(load_model(eps), doctest::Contains("bn_eps is 'tiny'"), Error);
     std::remove(eps.c_str());
 

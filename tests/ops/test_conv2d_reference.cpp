@@ -10,19 +10,22 @@ TEST_SUITE("cpu") {
     // x = 1..9 in a 3x3 image, all-ones 3x3 kernel, padding 1: each output is the sum of its
     // neighbourhood.
     Tensor<float> x(Shape{1, 1, 3, 3});
-    for (int i = 0; i < 9; ++i) x[i] = static_cast<float>(i + 1);
+    for (int i = 0; i < 9; ++i)
+      x[i] = static_cast<float>(i + 1);
     Tensor<float> w = Tensor<float>(Shape{1, 1, 3, 3}).fill(1.0f);
     Tensor<float> b = Tensor<float>(Shape{1}).fill(0.5f);
     Tensor<float> y = conv2d_reference(x, w, b, Conv2dAttrs::make(1, 1));
     const float want[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
-    for (int i = 0; i < 9; ++i) CHECK(y[i] == want[i] + 0.5f);
+    for (int i = 0; i < 9; ++i)
+      CHECK(y[i] == want[i] + 0.5f);
   }
 
   TEST_CASE("conv2d reference: stride and asymmetric padding and dilation and groups by hand") {
     // 1x2x4x4 input, groups 2, one 2x2 kernel per group with dilation 2, stride 2,
     // padding top 1 / left 0 / bottom 0 / right 1.
     Tensor<double> x(Shape{1, 2, 4, 4});
-    for (int i = 0; i < 32; ++i) x[i] = i;
+    for (int i = 0; i < 32; ++i)
+      x[i] = i;
     Tensor<double> w(Shape{2, 1, 2, 2});
     w.fill(1.0);
     w(1, 0, 0, 0) = 2.0;
@@ -41,7 +44,8 @@ TEST_SUITE("cpu") {
     CHECK(y(0, 0, 0, 1) == 6.0);
     // Output (1, 0): rows 1 and 3, cols 0 and 2 -> 4 + 6 + 12 + 14.
     CHECK(y(0, 0, 1, 0) == 36.0);
-    // Group 1 reads channel 1 (offset 16), first tap weighted 2: 2*(16+4) + (16+6) + (16+12) + (16+14).
+    // Group 1 reads channel 1 (offset 16), first tap weighted 2: 2*(16+4) + (16+6) + (16+12) +
+    // (16+14).
     CHECK(y(0, 1, 1, 0) == 2 * 20.0 + 22 + 28 + 30);
   }
 

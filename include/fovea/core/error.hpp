@@ -33,7 +33,7 @@ template <class... Parts>
 }  // namespace fovea
 
 // FOVEA_CHECK(cond, parts...) throws fovea::Error with the concatenated parts when cond is false.
-#define FOVEA_CHECK(cond, ...)          \
-  do {                                  \
+#define FOVEA_CHECK(cond, ...)               \
+  do {                                       \
     if (!(cond)) ::fovea::fail(__VA_ARGS__); \
   } while (0)

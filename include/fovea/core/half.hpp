@@ -39,7 +39,8 @@ inline uint16_t float_to_half_bits(float f) {
     const uint32_t kept = mant >> shift;
     const uint32_t rest = mant & ((1u << shift) - 1);
     const uint32_t halfway = 1u << (shift - 1);
-    const uint32_t rounded = kept + ((rest > halfway || (rest == halfway && (kept & 1u))) ? 1u : 0u);
+    const uint32_t rounded =
+        kept + ((rest > halfway || (rest == halfway && (kept & 1u))) ? 1u : 0u);
     return static_cast<uint16_t>(sign | rounded);
   }
   // Normal: rebias the exponent and round the 13 dropped mantissa bits to nearest even.
@@ -63,11 +64,14 @@ inline float half_bits_to_float(uint16_t h) {
 
 inline uint16_t float_to_bf16_bits(float f) {
   const uint32_t x = float_bits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
   return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
-inline float bf16_bits_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
+inline float bf16_bits_to_float(uint16_t b) {
+  return bits_float(static_cast<uint32_t>(b) << 16);
+}
 
 }  // namespace detail
 

@@ -11,7 +11,8 @@ namespace fovea {
 class Rng {
  public:
   explicit Rng(uint64_t seed = 0) {
-    for (auto& word : state_) word = splitmix64(seed);
+    for (auto& word : state_)
+      word = splitmix64(seed);
   }
 
   uint64_t next_u64() {

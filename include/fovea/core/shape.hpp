@@ -47,7 +47,8 @@ class Shape {
   std::string str() const {
     std::ostringstream out;
     out << '[';
-    for (int i = 0; i < rank_; ++i) out << (i ? ", " : "") << dims_[static_cast<size_t>(i)];
+    for (int i = 0; i < rank_; ++i)
+      out << (i ? ", " : "") << dims_[static_cast<size_t>(i)];
     out << ']';
     return out.str();
   }

@@ -28,7 +28,9 @@ enum class Layout : uint8_t {
   nhwc,  // channels last, rank 4 only
 };
 
-inline const char* layout_name(Layout l) { return l == Layout::nchw ? "NCHW" : "NHWC"; }
+inline const char* layout_name(Layout l) {
+  return l == Layout::nchw ? "NCHW" : "NHWC";
+}
 
 // Where a tensor's memory lives. Only host memory exists in the core; the CUDA backend adds
 // device storage behind the same handle, so code that checks device() today keeps working.
@@ -39,8 +41,8 @@ inline constexpr size_t kTensorAlignment = 64;
 namespace detail {
 
 inline std::shared_ptr<void> allocate_aligned(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment *
-                         kTensorAlignment;
+  const size_t rounded =
+      (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (p == nullptr) throw std::bad_alloc();
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
@@ -58,7 +60,8 @@ class Tensor {
   Tensor() = default;
 
   // An owning, zero-filled tensor.
-  explicit Tensor(const Shape& shape, Layout layout = Layout::nchw) : shape_(shape), layout_(layout) {
+  explicit Tensor(const Shape& shape, Layout layout = Layout::nchw)
+      : shape_(shape), layout_(layout) {
     init_strides();
     const size_t bytes = checked_bytes(shape_);
     storage_ = detail::allocate_aligned(bytes);
@@ -133,9 +136,8 @@ class Tensor {
 
   // Images [start, start + count) of the batch, sharing memory (N is outermost in both layouts).
   Tensor batch_slice(int64_t start, int64_t count) const {
-    FOVEA_CHECK(rank() >= 1 && start >= 0 && count >= 0 && start + count <= dim(0),
-                "batch slice [", start, ", ", start + count, ") is outside a batch of shape ",
-                shape_);
+    FOVEA_CHECK(rank() >= 1 && start >= 0 && count >= 0 && start + count <= dim(0), "batch slice [",
+                start, ", ", start + count, ") is outside a batch of shape ", shape_);
     Tensor t = *this;
     t.shape_[0] = count;
     t.data_ = data_ + start * strides_[0];
@@ -157,14 +159,16 @@ class Tensor {
     for (int64_t n = 0; n < dim(0); ++n)
       for (int64_t c = 0; c < dim(1); ++c)
         for (int64_t h = 0; h < dim(2); ++h)
-          for (int64_t w = 0; w < dim(3); ++w) t(n, c, h, w) = (*this)(n, c, h, w);
+          for (int64_t w = 0; w < dim(3); ++w)
+            t(n, c, h, w) = (*this)(n, c, h, w);
     return t;
   }
 
   template <class U>
   Tensor<U> cast() const {
     Tensor<U> t(shape_, layout_);
-    for (int64_t i = 0; i < numel(); ++i) t[i] = convert<U>(data_[i]);
+    for (int64_t i = 0; i < numel(); ++i)
+      t[i] = convert<U>(data_[i]);
     return t;
   }
 
@@ -192,7 +196,8 @@ class Tensor {
 
   Tensor& fill_normal(Rng& rng, double mean, double stddev) {
     static_assert(!std::is_integral_v<T>, "fill_normal needs a floating-point tensor");
-    for (T& v : *this) v = convert<T>(rng.normal(mean, stddev));
+    for (T& v : *this)
+      v = convert<T>(rng.normal(mean, stddev));
     return *this;
   }
 
@@ -237,15 +242,16 @@ class Tensor {
     constexpr int kRank = static_cast<int>(sizeof...(Idx));
     const std::array<int64_t, sizeof...(Idx)> index{static_cast<int64_t>(idx)...};
     if constexpr (kCheck) {
-      FOVEA_CHECK(kRank == rank(), "indexing a rank-", rank(), " tensor with ", kRank,
-                  " indices");
+      FOVEA_CHECK(kRank == rank(), "indexing a rank-", rank(), " tensor with ", kRank, " indices");
       for (int i = 0; i < kRank; ++i) {
-        FOVEA_CHECK(index[static_cast<size_t>(i)] >= 0 && index[static_cast<size_t>(i)] < shape_[i], "index ", index[static_cast<size_t>(i)], " of dimension ",
-                    i, " is outside a tensor of shape ", shape_);
+        FOVEA_CHECK(index[static_cast<size_t>(i)] >= 0 && index[static_cast<size_t>(i)] < shape_[i],
+                    "index ", index[static_cast<size_t>(i)], " of dimension ", i,
+                    " is outside a tensor of shape ", shape_);
       }
     }
     int64_t off = 0;
-    for (int i = 0; i < kRank; ++i) off += index[static_cast<size_t>(i)] * strides_[static_cast<size_t>(i)];
+    for (int i = 0; i < kRank; ++i)
+      off += index[static_cast<size_t>(i)] * strides_[static_cast<size_t>(i)];
     return off;
   }
 

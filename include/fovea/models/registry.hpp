@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "fovea/models/alexnet.hpp"
-#include "fovea/nn/batchnorm.hpp"
 #include "fovea/models/efficientnet.hpp"
 #include "fovea/models/lenet.hpp"
 #include "fovea/models/mobilenet_v2.hpp"
 #include "fovea/models/resnet.hpp"
 #include "fovea/models/resnet_cifar.hpp"
 #include "fovea/models/vgg.hpp"
+#include "fovea/nn/batchnorm.hpp"
 
 namespace fovea {
 
@@ -33,7 +33,8 @@ namespace detail {
 
 inline void set_batchnorm_eps(nn::Module& module, double eps) {
   if (auto* norm = dynamic_cast<nn::BatchNorm2d*>(&module)) norm->set_eps(eps);
-  for (const auto& child : module.children()) set_batchnorm_eps(*child.second, eps);
+  for (const auto& child : module.children())
+    set_batchnorm_eps(*child.second, eps);
 }
 
 using ModelBuilder = std::function<std::unique_ptr<nn::Module>(const ModelOptions&)>;

@@ -19,10 +19,10 @@ class Conv2d : public Module {
          const Conv2dAttrs& attrs, bool bias)
       : attrs_(attrs),
         weight_(Shape{out_channels, in_channels / attrs.groups, kernel_h, kernel_w}) {
-    FOVEA_CHECK(attrs.groups > 0 && in_channels % attrs.groups == 0 &&
-                    out_channels % attrs.groups == 0,
-                "Conv2d(", in_channels, ", ", out_channels, "): channels must divide by groups ",
-                attrs.groups);
+    FOVEA_CHECK(
+        attrs.groups > 0 && in_channels % attrs.groups == 0 && out_channels % attrs.groups == 0,
+        "Conv2d(", in_channels, ", ", out_channels, "): channels must divide by groups ",
+        attrs.groups);
     register_parameter("weight", &weight_);
     if (bias) {
       bias_ = Tensor<float>(Shape{out_channels});

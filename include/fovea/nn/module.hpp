@@ -85,7 +85,8 @@ class Module {
   // the default.
   void set_training(bool on) {
     training_ = on;
-    for (auto& child : children_) child.second->set_training(on);
+    for (auto& child : children_)
+      child.second->set_training(on);
   }
   bool training() const { return training_; }
 
@@ -112,14 +113,17 @@ class Module {
 
  private:
   void collect(const std::string& prefix, std::vector<NamedTensor>& out) {
-    for (const NamedTensor& t : tensors_) out.push_back({prefix + t.name, t.tensor, t.role});
-    for (auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+    for (const NamedTensor& t : tensors_)
+      out.push_back({prefix + t.name, t.tensor, t.role});
+    for (auto& [name, child] : children_)
+      child->collect(prefix + name + ".", out);
   }
 
   void print(std::ostringstream& out, const std::string& name, int depth) const {
-    out << std::string(static_cast<size_t>(depth) * 2, ' ') << (name.empty() ? "" : "(" + name + "): ")
-        << kind() << "(" << describe() << ")\n";
-    for (const auto& [child_name, child] : children_) child->print(out, child_name, depth + 1);
+    out << std::string(static_cast<size_t>(depth) * 2, ' ')
+        << (name.empty() ? "" : "(" + name + "): ") << kind() << "(" << describe() << ")\n";
+    for (const auto& [child_name, child] : children_)
+      child->print(out, child_name, depth + 1);
   }
 
   std::vector<NamedTensor> tensors_;

@@ -26,7 +26,8 @@ class Sequential : public Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     Tensor<float> y = x;
-    for (const auto& child : children()) y = child.second->forward(y);
+    for (const auto& child : children())
+      y = child.second->forward(y);
     return y;
   }
   std::string kind() const override { return "Sequential"; }

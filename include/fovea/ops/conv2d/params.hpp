@@ -48,8 +48,8 @@ struct Conv2dParams {
     p.attrs = a;
     p.n = input[0], p.c = input[1], p.h = input[2], p.w = input[3];
     p.k = weight[0], p.r = weight[2], p.s = weight[3];
-    FOVEA_CHECK(p.c % a.groups == 0 && p.k % a.groups == 0, "conv2d channels in ", p.c,
-                " and out ", p.k, " must both divide by groups ", a.groups);
+    FOVEA_CHECK(p.c % a.groups == 0 && p.k % a.groups == 0, "conv2d channels in ", p.c, " and out ",
+                p.k, " must both divide by groups ", a.groups);
     FOVEA_CHECK(weight[1] * a.groups == p.c, "conv2d weight ", weight, " expects ",
                 weight[1] * a.groups, " input channels with groups ", a.groups, ", input is ",
                 input);

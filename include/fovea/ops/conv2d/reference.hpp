@@ -10,15 +10,16 @@
 namespace fovea {
 
 // y[n, k, p, q] = bias[k] + sum over (c in k's group, r, s) of
-//                 x[n, c, p*stride - pad + r*dilation, q*stride - pad + s*dilation] * w[k, c', r, s]
+//                 x[n, c, p*stride - pad + r*dilation, q*stride - pad + s*dilation] * w[k, c', r,
+//                 s]
 // where positions outside the input read as zero. `bias` may be empty.
 template <class T>
 Tensor<T> conv2d_reference(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
                            const Conv2dAttrs& attrs) {
   using Acc = typename AccumulatorOf<T>::type;
   const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
-  FOVEA_CHECK(bias.empty() || bias.shape() == Shape{cp.k}, "conv2d bias must be [", cp.k,
-              "], got ", bias.shape());
+  FOVEA_CHECK(bias.empty() || bias.shape() == Shape{cp.k}, "conv2d bias must be [", cp.k, "], got ",
+              bias.shape());
   FOVEA_CHECK(weight.layout() == Layout::nchw, "conv2d weight must be stored (K, C, R, S)");
   Tensor<T> y(cp.output_shape(), x.layout());
   const Conv2dAttrs& a = cp.attrs;
