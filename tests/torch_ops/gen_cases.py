@@ -223,6 +223,42 @@ def concat_cases(w, r, rng):
         w.add("concat", {"axis": axis}, inputs, torch.cat(parts, dim=axis))
 
 
+def squeeze_excitation_cases(w, r, rng):
+    import torchvision
+    for act, scale in [("ReLU", "Sigmoid"), ("SiLU", "Sigmoid"), ("ReLU", "Hardsigmoid")]:
+        n, c, s = r.randint(1, 3), r.randint(3, 12), r.randint(1, 4)
+        x = uniform(rng, (n, c, r.randint(1, 9), r.randint(1, 9)), -2, 2)
+        se = torchvision.ops.SqueezeExcitation(c, s, getattr(torch.nn, act),
+                                               getattr(torch.nn, scale)).double()
+        with torch.no_grad():
+            for p in se.parameters():
+                p.copy_(uniform(rng, p.shape))
+            expected = se(x)
+        inputs = [("x", x), ("fc1_w", se.fc1.weight), ("fc1_b", se.fc1.bias),
+                  ("fc2_w", se.fc2.weight), ("fc2_b", se.fc2.bias)]
+        w.add("squeeze_excitation", {"act": act, "scale_act": scale},
+              [(k, v.detach()) for k, v in inputs], expected)
+
+
+def cbam_cases(w, r, rng):
+    """CBAM (Woo et al. 2018) written out with torch primitives: a shared MLP over the average-
+    and max-pooled channel descriptors, then a k x k conv over [mean, max] across channels."""
+    for kernel in [7, 3]:
+        n, c, reduced = r.randint(1, 3), r.randint(4, 12), r.randint(1, 3)
+        x = uniform(rng, (n, c, r.randint(3, 10), r.randint(3, 10)), -2, 2)
+        w1, w2 = uniform(rng, (reduced, c, 1, 1)), uniform(rng, (c, reduced, 1, 1))
+        spatial_w, spatial_b = uniform(rng, (1, 2, kernel, kernel)), uniform(rng, (1,))
+
+        def mlp(v):
+            return F.conv2d(F.relu(F.conv2d(v, w1)), w2)
+
+        y = x * torch.sigmoid(mlp(F.adaptive_avg_pool2d(x, 1)) + mlp(F.adaptive_max_pool2d(x, 1)))
+        pooled = torch.cat([y.mean(1, keepdim=True), y.amax(1, keepdim=True)], dim=1)
+        expected = y * torch.sigmoid(F.conv2d(pooled, spatial_w, spatial_b, padding=kernel // 2))
+        w.add("cbam", {}, [("x", x), ("mlp_w1", w1), ("mlp_w2", w2), ("spatial_w", spatial_w),
+                           ("spatial_b", spatial_b)], expected)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -241,7 +277,8 @@ def main():
     rng = np.random.default_rng(args.seed)
     w = CaseWriter(args.out)
     for generate in [conv2d_cases, pool_cases, adaptive_pool_cases, batchnorm_cases, linear_cases,
-                     softmax_cases, activation_cases, elementwise_cases, concat_cases]:
+                     softmax_cases, activation_cases, elementwise_cases, concat_cases,
+                     squeeze_excitation_cases, cbam_cases]:
         generate(w, r, rng)
     summary = ", ".join(f"{op} {n}" for op, n in w.counts.items())
     print(f"wrote {w.count} cases to {args.out} (seed {args.seed}, torch {torch.__version__}): "

@@ -16,6 +16,7 @@
 #include "fovea/io/json.hpp"
 #include "fovea/io/npy.hpp"
 #include "fovea/ops/activation/reference.hpp"
+#include "fovea/ops/attention/reference.hpp"
 #include "fovea/ops/batchnorm/reference.hpp"
 #include "fovea/ops/conv2d/reference.hpp"
 #include "fovea/ops/elementwise/reference.hpp"
@@ -32,10 +33,20 @@ namespace {
 // float64 in and out: torch and fovea differ only in summation order, about 1e-15.
 constexpr double kTolerance = 1e-10;
 
-const std::set<std::string> kKnownOps = {
-    "conv2d",     "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "batchnorm",  "linear",     "softmax",    "log_softmax",
-    "activation", "add",        "mul",        "concat"};
+const std::set<std::string> kKnownOps = {"conv2d",
+                                         "max_pool2d",
+                                         "avg_pool2d",
+                                         "adaptive_avg_pool2d",
+                                         "batchnorm",
+                                         "linear",
+                                         "softmax",
+                                         "log_softmax",
+                                         "activation",
+                                         "add",
+                                         "mul",
+                                         "concat",
+                                         "squeeze_excitation",
+                                         "cbam"};
 
 struct OpCase {
   std::string name;  // file stem, e.g. "007_conv2d"
@@ -146,13 +157,23 @@ Tensor<double> run_op(const OpCase& c, const std::vector<Tensor<double>>& in) {
   if (c.op == "add") return add_reference(in.at(0), in.at(1));
   if (c.op == "mul") return mul_reference(in.at(0), in.at(1));
   if (c.op == "concat") return concat_reference(in, axis());
+  if (c.op == "squeeze_excitation") {
+    const auto kind = [&](const char* key) {
+      return activation_from_name(c.attrs.at(key).as_string());
+    };
+    return squeeze_excitation_reference(in.at(0), in.at(1), in.at(2), in.at(3), in.at(4),
+                                        kind("act"), kind("scale_act"));
+  }
+  if (c.op == "cbam") return cbam_reference(in.at(0), in.at(1), in.at(2), in.at(3), in.at(4));
   fail("case ", c.name, " has unknown op '", c.op, "'");
 }
 
 // The case's inputs with its activations (not conv weights) moved to `layout`.
 std::vector<Tensor<double>> inputs_in_layout(const OpCase& c, Layout layout) {
   std::vector<Tensor<double>> in = c.inputs;
-  const size_t activations = c.op == "conv2d" ? 1 : in.size();
+  // Weights (conv, SE and CBAM filters) stay in their (K, C, R, S) layout.
+  const bool has_weights = c.op == "conv2d" || c.op == "squeeze_excitation" || c.op == "cbam";
+  const size_t activations = has_weights ? 1 : in.size();
   for (size_t i = 0; i < activations; ++i) {
     if (in[i].rank() == 4) in[i] = in[i].to_layout(layout);
   }
@@ -250,6 +271,12 @@ TEST_SUITE("torch") {
   }
   TEST_CASE("mul matches torch") {
     check_op_against_torch("mul");
+  }
+  TEST_CASE("squeeze_excitation matches torchvision") {
+    check_op_against_torch("squeeze_excitation");
+  }
+  TEST_CASE("cbam matches torch primitives") {
+    check_op_against_torch("cbam");
   }
   TEST_CASE("concat matches torch") {
     check_op_against_torch("concat");

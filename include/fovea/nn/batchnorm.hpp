@@ -2,6 +2,8 @@
 // buffers "running_mean" and "running_var". Inference normalizes with the running statistics;
 // training mode normalizes with the batch's own and updates the running ones, as torch does.
 // torch's "num_batches_tracked" counter is not kept: it only matters when momentum is None.
+// A folded layer (its normalization moved into the conv before it by fold_batchnorm_in_place)
+// is the identity at inference.
 #pragma once
 
 #include <sstream>
@@ -34,6 +36,11 @@ class BatchNorm2d : public Module {
   Tensor<float> forward(const Tensor<float>& x) override {
     FOVEA_CHECK(x.rank() == 4 && x.dim(1) == channels(), "BatchNorm2d(", channels(),
                 ") expects input (N, ", channels(), ", H, W), got ", x.shape());
+    if (folded_) {
+      FOVEA_CHECK(!training(), "BatchNorm2d(", channels(), ") was folded into its conv for ",
+                  "inference and cannot run in training mode");
+      return x;
+    }
     if (!training()) return batchnorm(x, weight_, bias_, running_mean_, running_var_, eps_);
     const BatchStatistics<float> batch = batch_statistics(x);
     FOVEA_CHECK(batch.count > 1, "BatchNorm2d in training mode needs more than one value per ",
@@ -68,12 +75,15 @@ class BatchNorm2d : public Module {
   Tensor<float>& bias() { return bias_; }
   Tensor<float>& running_mean() { return running_mean_; }
   Tensor<float>& running_var() { return running_var_; }
+  bool folded() const { return folded_; }
+  void set_folded(bool on) { folded_ = on; }
 
  private:
   double eps_;
   double momentum_;
   Tensor<float> weight_, bias_;
   Tensor<float> running_mean_, running_var_;
+  bool folded_ = false;
 };
 
 }  // namespace fovea::nn

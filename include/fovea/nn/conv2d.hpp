@@ -1,6 +1,9 @@
 // Conv2d layer: torch.nn.Conv2d's parameters ("weight" (K, C/groups, R, S), optional "bias").
+// With weight caching on (inference plans turn it on), the conv kernel's packed weights are
+// kept between calls and dropped whenever weight() is accessed for writing.
 #pragma once
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 
@@ -31,7 +34,8 @@ class Conv2d : public Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    return conv2d(x, weight_, bias_, attrs_);
+    return conv2d_fused(x, weight_, bias_, attrs_, Conv2dEpilogue{},
+                        cache_weights_ ? &prepared_ : nullptr);
   }
 
   std::string kind() const override { return "Conv2d"; }
@@ -51,14 +55,40 @@ class Conv2d : public Module {
   const Conv2dAttrs& attrs() const { return attrs_; }
   int64_t in_channels() const { return weight_.dim(1) * attrs_.groups; }
   int64_t out_channels() const { return weight_.dim(0); }
-  Tensor<float>& weight() { return weight_; }
+  // Non-const access may change the weights, so it drops the packed copy.
+  Tensor<float>& weight() {
+    prepared_.reset();
+    return weight_;
+  }
+  const Tensor<float>& weight() const { return weight_; }
   Tensor<float>& bias() { return bias_; }  // empty when the layer has no bias
   bool has_bias() const { return !bias_.empty(); }
+  // Gives a layer built without a bias one (registered as "bias"), e.g. to fold a batch norm in.
+  void set_bias(const Tensor<float>& bias) {
+    FOVEA_CHECK(bias.shape() == Shape{out_channels()}, "Conv2d bias must be [", out_channels(),
+                "], got ", bias.shape());
+    if (bias_.empty()) {
+      bias_ = bias.clone();
+      register_parameter("bias", &bias_);
+    } else {
+      std::copy(bias.begin(), bias.end(), bias_.begin());
+    }
+  }
+
+  // Keep the kernel's packed weights between calls. Writes that bypass weight() (through
+  // named_tensors(), e.g. load_state_dict) are not noticed: turn caching on after loading.
+  void set_weight_caching(bool on) {
+    cache_weights_ = on;
+    prepared_.reset();
+  }
+  bool weight_caching() const { return cache_weights_; }
 
  private:
   Conv2dAttrs attrs_;
   Tensor<float> weight_;
   Tensor<float> bias_;
+  bool cache_weights_ = false;
+  Conv2dPrepared prepared_;
 };
 
 }  // namespace fovea::nn
