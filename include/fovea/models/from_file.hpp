@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "fovea/graph/graph_model.hpp"
 #include "fovea/io/safetensors.hpp"
 #include "fovea/io/state_dict.hpp"
 #include "fovea/models/registry.hpp"
@@ -32,6 +33,8 @@ inline LoadedModel load_model(const std::string& weights_path, std::string archi
   }
   FOVEA_CHECK(!architecture.empty(), weights_path,
               ": no \"architecture\" in the file's metadata; name the model explicitly");
+  // Files from weights_tools/import_onnx.py carry their own network (docs/onnx.md).
+  if (architecture == "graph") return LoadedModel{load_graph_model(file), architecture, meta};
   ModelOptions options;
   const auto classes_it = meta.find("num_classes");
   if (classes_it != meta.end()) {
