@@ -3,6 +3,7 @@
 //
 //   classify --model resnet18 --weights r18.safetensors --input-npy x.npy --dump-logits y.npy
 //   classify --model mobilenet_v2 --random-init 1 --input-shape 2,3,224,224
+//   classify --model resnet50 --random-init 1 --input-shape 1,3,224,224 --bench 20 --threads 1
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "fovea/fovea.hpp"
+#include "fovea/plan/inference.hpp"
 
 namespace {
 
@@ -22,6 +24,9 @@ struct Args {
   int64_t random_init_seed = -1;
   int64_t num_classes = 1000;
   int topk = 5;
+  int64_t bench_iters = 0;  // > 0: time this many forwards after the first and print the median
+  int64_t batch = 0;        // > 0: replaces N of --input-shape
+  int64_t threads = 0;      // > 0: CPU kernel threads
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -29,6 +34,9 @@ struct Args {
   std::cerr << "usage: classify [--model NAME] (--weights FILE | --random-init SEED)\n"
                "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
                "                [--num-classes K] [--topk K]\n"
+               "                [--bench ITERS] [--batch B] [--threads T]\n"
+               "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
+               "then prints median_ms over ITERS forwards\n"
                "models: ";
   for (const std::string& name : fovea::model_names()) std::cerr << name << " ";
   std::cerr << "\n";
@@ -77,6 +85,9 @@ Args parse_args(int argc, char** argv) {
     else if (flag == "--random-init") args.random_init_seed = number();
     else if (flag == "--num-classes") args.num_classes = number();
     else if (flag == "--topk") args.topk = static_cast<int>(number());
+    else if (flag == "--bench") args.bench_iters = number();
+    else if (flag == "--batch") args.batch = number();
+    else if (flag == "--threads") args.threads = number();
     else if (flag == "--help" || flag == "-h") usage("");
     else usage("unknown option " + flag);
   }
@@ -85,6 +96,10 @@ Args parse_args(int argc, char** argv) {
   if (args.weights.empty() && args.model.empty()) usage("--random-init needs --model");
   if (args.input_npy.empty() == args.input_shape.empty())
     usage("give exactly one of --input-npy and --input-shape");
+  if (args.batch > 0) {
+    if (args.input_shape.empty()) usage("--batch needs --input-shape");
+    args.input_shape[0] = args.batch;
+  }
   return args;
 }
 
@@ -112,6 +127,7 @@ int main(int argc, char** argv) {
   const Args args = parse_args(argc, argv);
   try {
     using Clock = std::chrono::steady_clock;
+    if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
     const auto t0 = Clock::now();
     std::unique_ptr<fovea::nn::Module> model;
     if (!args.weights.empty()) {
@@ -139,6 +155,19 @@ int main(int argc, char** argv) {
     const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
     std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
+    if (args.bench_iters > 0) {
+      fovea::prepare_for_inference(*model);
+      model->forward(input);  // packs the weights once
+      std::vector<double> times;
+      for (int64_t i = 0; i < args.bench_iters; ++i) {
+        const auto start = Clock::now();
+        model->forward(input);
+        times.push_back(ms(Clock::now() - start));
+      }
+      std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+      std::printf("median_ms=%.2f iters=%lld threads=%d\n", times[times.size() / 2],
+                  static_cast<long long>(args.bench_iters), fovea::num_threads());
+    }
   } catch (const fovea::Error& e) {
     std::cerr << "classify: " << e.what() << "\n";
     return 1;

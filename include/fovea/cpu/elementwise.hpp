@@ -11,6 +11,7 @@
 
 #include "fovea/core/tensor.hpp"
 #include "fovea/cpu/activation.hpp"
+#include "fovea/cpu/aligned_buffer.hpp"
 #include "fovea/cpu/simd.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/pool2d/params.hpp"
@@ -49,26 +50,33 @@ inline Tensor<float> activation_f32(const Tensor<float>& x, ActivationKind kind)
   return y;
 }
 
-// max_pool2d on NCHW, one plane per task; a NaN in the window wins, as in the reference.
+// max_pool2d on NCHW, one plane per task: for each output row, first the maximum down the
+// window's rows for every input column (a vectorizable loop), then across the window's columns.
+// Max is exact, so the order does not change the result; any NaN in a window gives NaN, as in
+// the reference.
 inline Tensor<float> max_pool2d_nchw(const Tensor<float>& x, const Pool2dParams& pp) {
   const Pool2dAttrs& a = pp.attrs;
   Tensor<float> y(pp.output_shape());
+  const auto larger = [](float v, float best) { return (v > best || v != v) ? v : best; };
   parallel_for(0, pp.n * pp.c, [&](int64_t plane) {
     const float* in = x.data() + plane * pp.h * pp.w;
     float* out = y.data() + plane * pp.p * pp.q;
+    thread_local AlignedBuffer column_max;
+    column_max.resize(pp.w);
+    float* cm = column_max.data();
     for (int64_t op = 0; op < pp.p; ++op) {
       const int64_t h0 = std::max<int64_t>(op * a.stride_h - a.pad_top, 0);
       const int64_t h1 = std::min(op * a.stride_h - a.pad_top + a.kernel_h, pp.h);
+      std::copy(in + h0 * pp.w, in + (h0 + 1) * pp.w, cm);
+      for (int64_t ih = h0 + 1; ih < h1; ++ih) {
+        const float* row = in + ih * pp.w;
+        for (int64_t iw = 0; iw < pp.w; ++iw) cm[iw] = larger(row[iw], cm[iw]);
+      }
       for (int64_t oq = 0; oq < pp.q; ++oq) {
         const int64_t w0 = std::max<int64_t>(oq * a.stride_w - a.pad_left, 0);
         const int64_t w1 = std::min(oq * a.stride_w - a.pad_left + a.kernel_w, pp.w);
-        float best = in[h0 * pp.w + w0];
-        for (int64_t ih = h0; ih < h1; ++ih) {
-          for (int64_t iw = w0; iw < w1; ++iw) {
-            const float v = in[ih * pp.w + iw];
-            if (v > best || std::isnan(v)) best = v;
-          }
-        }
+        float best = cm[w0];
+        for (int64_t iw = w0 + 1; iw < w1; ++iw) best = larger(cm[iw], best);
         out[op * pp.q + oq] = best;
       }
     }
