@@ -1,0 +1,10 @@
+// Instances of the implicit-GEMM conv for __nv_bfloat16: the two block tiles the launcher picks
+// from.
+#include "conv2d/implicit_gemm.cuh"
+
+namespace fovea::cuda::detail {
+
+template void launch_implicit_gemm<__nv_bfloat16, Tile128x128x32>(const ConvProblem&, cudaStream_t);
+template void launch_implicit_gemm<__nv_bfloat16, Tile64x64x32>(const ConvProblem&, cudaStream_t);
+
+}  // namespace fovea::cuda::detail
