@@ -64,7 +64,7 @@ TEST_SUITE("cpu") {
   }
 
   TEST_CASE("gemm crosses the row and column cache blocks") {
-    const int64_t m = fovea::cpu::kGemmMc + 5, n = fovea::cpu::kGemmNcMax * 2 + 3;
+    const int64_t m = fovea::cpu::kGemmMr * 20 + 5, n = fovea::cpu::kGemmNcMax * 2 + 3;
     INFO("isa=", fovea::cpu::kIsaName, " m=", m, " n=", n, " k=", 300);
     CHECK(gemm_error(m, n, 300, 99) <= 1e-5);
   }

@@ -34,9 +34,8 @@ inline constexpr int kGemmMr = 4;
 inline constexpr int kGemmNv = 2;
 inline constexpr int kGemmNr = kGemmNv * Vec::kLanes;
 // Cache blocks: a kMr × kKc panel of A stays in L1 while kKc × (up to kGemmNcMax) of packed B
-// streams from L2; kGemmMc rows of A per task bound the A block a task walks.
+// stays in L2.
 inline constexpr int64_t kGemmKc = 256;
-inline constexpr int64_t kGemmMc = kGemmMr * 16;
 inline constexpr int64_t kGemmNcMax = kGemmNr * 16;
 
 struct GemmEpilogue {
@@ -84,24 +83,26 @@ class PackedMatrixA {
 
 namespace detail {
 
-// acc = A panel · B panel over kc; C tile = acc (first K block) or C tile + acc.
+// acc = A panel · the first kNv vectors of each B panel row over kc; C tile = acc (first K
+// block) or C tile + acc. kNv < kGemmNv serves the narrow last column panel of small images.
+template <int kNv>
 inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              bool first) {
-  Vec acc[kGemmMr][kGemmNv];
+  Vec acc[kGemmMr][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kGemmNv; ++j) acc[i][j] = Vec::zero();
+    for (int j = 0; j < kNv; ++j) acc[i][j] = Vec::zero();
   }
   for (int64_t kk = 0; kk < kc; ++kk) {
-    Vec bv[kGemmNv];
+    Vec bv[kNv];
 #pragma GCC unroll 4
-    for (int j = 0; j < kGemmNv; ++j) bv[j] = Vec::load(b + j * Vec::kLanes);
+    for (int j = 0; j < kNv; ++j) bv[j] = Vec::load(b + j * Vec::kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < kGemmMr; ++i) {
       const Vec ai = Vec::broadcast(a[i]);
 #pragma GCC unroll 4
-      for (int j = 0; j < kGemmNv; ++j) acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
+      for (int j = 0; j < kNv; ++j) acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
     }
     a += kGemmMr;
     b += kGemmNr;
@@ -109,7 +110,7 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kGemmNv; ++j) {
+    for (int j = 0; j < kNv; ++j) {
       float* p = c + i * ldc + j * Vec::kLanes;
       (first ? acc[i][j] : acc[i][j] + Vec::load(p)).store(p);
     }
@@ -119,9 +120,14 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
 // A tile that may be cut by the matrix edge: rows × cols of it are real.
 inline void gemm_edge_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                            bool first, int64_t rows, int64_t cols) {
-  if (rows == kGemmMr && cols == kGemmNr) return gemm_microkernel(kc, a, b, c, ldc, first);
+  if (rows == kGemmMr && cols == kGemmNr)
+    return gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first);
   alignas(64) float tile[kGemmMr * kGemmNr];
-  gemm_microkernel(kc, a, b, tile, kGemmNr, true);
+  if (cols <= Vec::kLanes) {
+    gemm_microkernel<1>(kc, a, b, tile, kGemmNr, true);
+  } else {
+    gemm_microkernel<kGemmNv>(kc, a, b, tile, kGemmNr, true);
+  }
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j)
       c[i * ldc + j] = first ? tile[i * kGemmNr + j] : c[i * ldc + j] + tile[i * kGemmNr + j];
@@ -176,10 +182,12 @@ inline float* thread_scratch(int64_t count) {
 
 }  // namespace detail
 
-// C[M, N] (leading dimension ldc) = epilogue(A · B) with A packed; B's element (k, n) is at
-// b[k * b_row_stride + n * b_col_stride].
-inline void gemm_packed_a(const PackedMatrixA& a, int64_t n, const float* b, int64_t b_row_stride,
-                          int64_t b_col_stride, float* c, int64_t ldc, const GemmEpilogue& e) {
+// C[M, N] (leading dimension ldc) = epilogue(A · B) with A packed. B is never formed: the
+// callable pack_b(pc, kc, n0, n1, dst) writes rows [pc, pc + kc) × columns [n0, n1) of it in
+// panel order (as detail::pack_b does), so a convolution can pack straight from the image.
+template <class PackB>
+void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, float* c,
+                        int64_t ldc, const GemmEpilogue& e) {
   const int64_t m = a.rows(), k = a.cols();
   if (m == 0 || n == 0) return;
   if (k == 0) {
@@ -187,22 +195,27 @@ inline void gemm_packed_a(const PackedMatrixA& a, int64_t n, const float* b, int
     detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
     return;
   }
-  // Column blocks: narrow enough that every thread gets several tasks, at most kGemmNcMax.
-  const int64_t m_blocks = (m + kGemmMc - 1) / kGemmMc;
-  const int64_t want_tasks = 4 * static_cast<int64_t>(num_threads());
-  const int64_t want_n_blocks = std::max<int64_t>(1, (want_tasks + m_blocks - 1) / m_blocks);
-  int64_t nc = (n + want_n_blocks - 1) / want_n_blocks;
+  // Tasks are column blocks (each packs its own slice of B once and streams all of A past it),
+  // at most kGemmNcMax wide so the packed slice stays in L2, and enough of them to give every
+  // thread two. Only when the image is too narrow for that are rows split too, which packs the
+  // same B slice again. Every extra column block streams A (the weights) once more.
+  const int threads = num_threads();
+  const int64_t want_tasks = threads == 1 ? 1 : 2 * static_cast<int64_t>(threads);
+  int64_t nc = (n + want_tasks - 1) / want_tasks;
   nc = std::clamp<int64_t>((nc + kGemmNr - 1) / kGemmNr * kGemmNr, kGemmNr, kGemmNcMax);
   const int64_t n_blocks = (n + nc - 1) / nc;
+  const int64_t m_panels = (m + kGemmMr - 1) / kGemmMr;
+  const int64_t m_blocks = std::min(m_panels, (want_tasks + n_blocks - 1) / n_blocks);
+  const int64_t mc = (m_panels + m_blocks - 1) / m_blocks * kGemmMr;
 
   parallel_for(0, m_blocks * n_blocks, [&](int64_t task) {
-    const int64_t m0 = (task / n_blocks) * kGemmMc, m1 = std::min(m0 + kGemmMc, m);
+    const int64_t m0 = (task / n_blocks) * mc, m1 = std::min(m0 + mc, m);
     const int64_t n0 = (task % n_blocks) * nc, n1 = std::min(n0 + nc, n);
     float* packed_b = detail::thread_scratch(kGemmKc * nc);
     for (int64_t pc = 0; pc < k; pc += kGemmKc) {
       const int64_t kc = std::min(kGemmKc, k - pc);
       const bool first = pc == 0, last = pc + kc == k;
-      detail::pack_b(b, b_row_stride, b_col_stride, pc, kc, n0, n1, packed_b);
+      pack_b(pc, kc, n0, n1, packed_b);
       for (int64_t i0 = m0; i0 < m1; i0 += kGemmMr) {
         const int64_t rows = std::min<int64_t>(kGemmMr, m1 - i0);
         const float* a_panel = a.panel(pc, kc, i0 / kGemmMr);
@@ -215,6 +228,18 @@ inline void gemm_packed_a(const PackedMatrixA& a, int64_t n, const float* b, int
       }
     }
   });
+}
+
+// C[M, N] (leading dimension ldc) = epilogue(A · B) with A packed; B's element (k, n) is at
+// b[k * b_row_stride + n * b_col_stride].
+inline void gemm_packed_a(const PackedMatrixA& a, int64_t n, const float* b, int64_t b_row_stride,
+                          int64_t b_col_stride, float* c, int64_t ldc, const GemmEpilogue& e) {
+  gemm_packed_a_with(
+      a, n,
+      [&](int64_t pc, int64_t kc, int64_t n0, int64_t n1, float* dst) {
+        detail::pack_b(b, b_row_stride, b_col_stride, pc, kc, n0, n1, dst);
+      },
+      c, ldc, e);
 }
 
 // C = epilogue(A · B) for row-major A [M, K] (lda) and B [K, N] (ldb).
