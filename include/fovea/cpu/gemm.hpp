@@ -83,11 +83,12 @@ class PackedMatrixA {
 
 namespace detail {
 
-// acc = A panel · the first kNv vectors of each B panel row over kc; C tile = acc (first K
-// block) or C tile + acc. kNv < kGemmNv serves the narrow last column panel of small images.
+// acc = A panel · the first kNv vectors of each B panel row over kc; the first `rows` rows of
+// the C tile = acc (first K block) or C tile + acc. kNv < kGemmNv serves the narrow last column
+// panel of small images; rows < kGemmMr the last row panel (A is zero-padded there).
 template <int kNv>
 inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             bool first) {
+                             bool first, int64_t rows = kGemmMr) {
   Vec acc[kGemmMr][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
@@ -109,6 +110,7 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
   }
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
+    if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j) {
       float* p = c + i * ldc + j * Vec::kLanes;
@@ -120,8 +122,7 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
 // A tile that may be cut by the matrix edge: rows × cols of it are real.
 inline void gemm_edge_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                            bool first, int64_t rows, int64_t cols) {
-  if (rows == kGemmMr && cols == kGemmNr)
-    return gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first);
+  if (cols == kGemmNr) return gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first, rows);
   alignas(64) float tile[kGemmMr * kGemmNr];
   if (cols <= Vec::kLanes) {
     gemm_microkernel<1>(kc, a, b, tile, kGemmNr, true);
