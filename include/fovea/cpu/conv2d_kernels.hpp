@@ -8,6 +8,7 @@
 
 #include "fovea/cpu/conv2d_depthwise.hpp"
 #include "fovea/cpu/conv2d_gemm.hpp"
+#include "fovea/cpu/conv2d_winograd.hpp"
 #include "fovea/cpu/kernel_registry.hpp"
 
 namespace fovea::cpu {
@@ -29,6 +30,8 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
                  {nullptr, conv2d_depthwise_run}});
     t.push_back({"conv2d_f32_nchw_pointwise_gemm_" + isa, 20, conv2d_pointwise_supports,
                  {pack_conv2d_weights, conv2d_pointwise_run}});
+    t.push_back({"conv2d_f32_nchw_winograd_f2x3_gemm_" + isa, 15, conv2d_winograd_supports,
+                 {winograd_prepare, conv2d_winograd_run}});
     t.push_back({"conv2d_f32_nchw_im2col_gemm_" + isa, 10, conv2d_im2col_supports,
                  {pack_conv2d_weights, conv2d_im2col_run}});
     return t;
