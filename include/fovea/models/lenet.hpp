@@ -41,6 +41,14 @@ class LeNet5 : public nn::Module {
     y = relu_->forward(fc2_->forward(y));
     return fc3_->forward(y);
   }
+  // The forward in reverse; relu_ and pool_ ran several times and pair up last-in-first-out.
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    Tensor<float> g = relu_->backward(fc3_->backward(grad_out));
+    g = relu_->backward(fc2_->backward(g));
+    g = fc1_->backward(g).reshape(Shape{grad_out.dim(0), 16, 5, 5});
+    g = conv2_->backward(relu_->backward(pool_->backward(g)));
+    return conv1_->backward(relu_->backward(pool_->backward(g)));
+  }
   std::string kind() const override { return "LeNet5"; }
 
  private:

@@ -15,7 +15,10 @@
 #include "fovea/nn/conv2d.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/nn/pool.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/nn/sequential.hpp"
+#include "fovea/ops/activation/backward.hpp"
+#include "fovea/ops/pool2d/backward.hpp"
 #include "fovea/ops/activation/activation.hpp"
 #include "fovea/ops/elementwise/elementwise.hpp"
 
@@ -29,6 +32,7 @@ class SubsampleChannelPadShortcut : public nn::Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     FOVEA_CHECK(x.rank() == 4, "option-A shortcut needs (N, C, H, W), got ", x.shape());
+    if (training()) saved_.push(x.shape());
     Tensor<float> y(Shape{x.dim(0), x.dim(1) + 2 * pad_, (x.dim(2) + 1) / 2, (x.dim(3) + 1) / 2},
                     x.layout());
     for (int64_t n = 0; n < y.dim(0); ++n)
@@ -37,6 +41,17 @@ class SubsampleChannelPadShortcut : public nn::Module {
           for (int64_t w = 0; w < y.dim(3); ++w)
             y(n, c + pad_, h, w) = x(n, c, 2 * h, 2 * w);
     return y;
+  }
+  // The subsampled positions get their gradient back; the rest and the padding get none.
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Shape input = saved_.pop(kind());
+    Tensor<float> g(input);
+    for (int64_t n = 0; n < input[0]; ++n)
+      for (int64_t c = 0; c < input[1]; ++c)
+        for (int64_t h = 0; h < grad_out.dim(2); ++h)
+          for (int64_t w = 0; w < grad_out.dim(3); ++w)
+            g(n, c, 2 * h, 2 * w) = grad_out(n, c + pad_, h, w);
+    return g;
   }
   std::string kind() const override { return "LambdaLayer"; }
   std::string describe() const override {
@@ -47,6 +62,7 @@ class SubsampleChannelPadShortcut : public nn::Module {
 
  private:
   int64_t pad_;
+  nn::SavedForBackward<Shape> saved_;  // input shapes
 };
 
 class CifarBasicBlock : public nn::Module {
@@ -71,8 +87,23 @@ class CifarBasicBlock : public nn::Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     Tensor<float> out = activation(bn1_->forward(conv1_->forward(x)), ActivationKind::relu);
+    const Tensor<float> hidden = out;
     out = bn2_->forward(conv2_->forward(out));
-    return activation(add(out, shortcut_->forward(x)), ActivationKind::relu);
+    out = activation(add(out, shortcut_->forward(x)), ActivationKind::relu);
+    if (training()) saved_.push({hidden, out});
+    return out;
+  }
+  // ReLU's derivative is read from its output (positive exactly where its input was); the
+  // residual sum sends the same gradient down both branches, whose input gradients add.
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Saved s = saved_.pop(kind());
+    const Tensor<float> g_sum = activation_backward_reference(s.output, grad_out,
+                                                              ActivationKind::relu);
+    const Tensor<float> g_shortcut = shortcut_->backward(g_sum);
+    Tensor<float> g = conv2_->backward(bn2_->backward(g_sum));
+    g = activation_backward_reference(s.hidden, g, ActivationKind::relu);
+    g = conv1_->backward(bn1_->backward(g));
+    return add(g, g_shortcut);
   }
   std::string kind() const override { return "BasicBlock"; }
 
@@ -86,6 +117,10 @@ class CifarBasicBlock : public nn::Module {
   nn::Conv2d* conv2_ = nullptr;
   nn::BatchNorm2d* bn2_ = nullptr;
   nn::Module* shortcut_ = nullptr;
+  struct Saved {
+    Tensor<float> hidden, output;  // after the first ReLU, and the block's output
+  };
+  nn::SavedForBackward<Saved> saved_;
 };
 
 class CifarResNet : public nn::Module {
@@ -110,11 +145,22 @@ class CifarResNet : public nn::Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     Tensor<float> y = activation(bn1_->forward(conv1_->forward(x)), ActivationKind::relu);
+    if (training()) saved_stem_.push(y);
     for (nn::Sequential* layer : layers_)
       y = layer->forward(y);
+    if (training()) saved_features_.push(y.shape());
     // akamaster pools with avg_pool2d(kernel = width), which equals a global pool only for
     // square maps; the adaptive pool gives the same 8×8 → 1×1 result and also takes other sizes.
     return linear_->forward(flatten(pool_.forward(y), 1));
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Shape features = saved_features_.pop(kind());
+    Tensor<float> g = linear_->backward(grad_out).reshape(Shape{features[0], features[1], 1, 1});
+    g = adaptive_avg_pool2d_backward_reference(features, g);
+    for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer)
+      g = (*layer)->backward(g);
+    g = activation_backward_reference(saved_stem_.pop(kind()), g, ActivationKind::relu);
+    return conv1_->backward(bn1_->backward(g));
   }
   std::string kind() const override { return "ResNet"; }
 
@@ -124,6 +170,8 @@ class CifarResNet : public nn::Module {
   std::array<nn::Sequential*, 3> layers_{};
   nn::Linear* linear_ = nullptr;
   nn::AdaptiveAvgPool2d pool_{1, 1};  // a function call in akamaster, so not a child
+  nn::SavedForBackward<Tensor<float>> saved_stem_;  // after the stem's ReLU
+  nn::SavedForBackward<Shape> saved_features_;      // the last stage's output shape
 };
 
 // ResNet-`depth` for CIFAR; depth must be 6n + 2 (20, 32, 44, 56, 110, …).

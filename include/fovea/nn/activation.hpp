@@ -5,6 +5,8 @@
 #include <string>
 
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
+#include "fovea/ops/activation/backward.hpp"
 #include "fovea/ops/activation/activation.hpp"
 
 namespace fovea::nn {
@@ -13,13 +15,20 @@ class Activation : public Module {
  public:
   explicit Activation(ActivationKind kind) : kind_(kind) {}
 
-  Tensor<float> forward(const Tensor<float>& x) override { return fovea::activation(x, kind_); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x);
+    return fovea::activation(x, kind_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    return activation_backward_reference(saved_.pop(kind()), grad_out, kind_);
+  }
 
   std::string kind() const override { return activation_name(kind_); }
   ActivationKind activation_kind() const { return kind_; }
 
  private:
   ActivationKind kind_;
+  SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 
 }  // namespace fovea::nn

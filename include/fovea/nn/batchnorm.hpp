@@ -10,6 +10,8 @@
 #include <string>
 
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
+#include "fovea/ops/batchnorm/backward.hpp"
 #include "fovea/ops/batchnorm/batchnorm.hpp"
 
 namespace fovea::nn {
@@ -53,7 +55,16 @@ class BatchNorm2d : public Module {
       running_var_(c) =
           static_cast<float>((1 - momentum_) * running_var_(c) + momentum_ * batch.var(c) * unbias);
     }
+    saved_.push({x, batch.mean, batch.var});
     return batchnorm(x, weight_, bias_, batch.mean, batch.var, eps_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Saved s = saved_.pop(kind());
+    const BatchNormGradients<float> g =
+        batchnorm_training_backward_reference(s.input, weight_, s.mean, s.var, eps_, grad_out);
+    accumulate_gradient(grad_of(weight_), g.weight);
+    accumulate_gradient(grad_of(bias_), g.bias);
+    return g.input;
   }
 
   std::string kind() const override { return "BatchNorm2d"; }
@@ -84,6 +95,10 @@ class BatchNorm2d : public Module {
   Tensor<float> weight_, bias_;
   Tensor<float> running_mean_, running_var_;
   bool folded_ = false;
+  struct Saved {
+    Tensor<float> input, mean, var;  // the batch statistics it was normalized with
+  };
+  SavedForBackward<Saved> saved_;
 };
 
 }  // namespace fovea::nn

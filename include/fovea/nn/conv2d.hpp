@@ -8,6 +8,8 @@
 #include <string>
 
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
+#include "fovea/ops/conv2d/backward.hpp"
 #include "fovea/ops/conv2d/conv2d.hpp"
 
 namespace fovea::nn {
@@ -34,8 +36,17 @@ class Conv2d : public Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x);
     return conv2d_fused(x, weight_, bias_, attrs_, Conv2dEpilogue{},
                         cache_weights_ ? &prepared_ : nullptr);
+  }
+
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Tensor<float> x = saved_.pop(kind());
+    const Conv2dGradients<float> g = conv2d_backward(x, weight_, grad_out, attrs_, has_bias());
+    accumulate_gradient(grad_of(weight_), g.weight);
+    if (has_bias()) accumulate_gradient(grad_of(bias_), g.bias);
+    return g.input;
   }
 
   std::string kind() const override { return "Conv2d"; }
@@ -89,6 +100,7 @@ class Conv2d : public Module {
   Tensor<float> bias_;
   bool cache_weights_ = false;
   Conv2dPrepared prepared_;
+  SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 
 }  // namespace fovea::nn

@@ -8,6 +8,7 @@
 
 #include "fovea/core/rng.hpp"
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
 
 namespace fovea::nn {
 
@@ -20,14 +21,34 @@ class Dropout : public Module {
   Tensor<float> forward(const Tensor<float>& x) override {
     if (!training() || p_ == 0) return x;
     Tensor<float> y(x.shape(), x.layout());
+    Tensor<float> multiplier(x.shape(), x.layout());
     // p = 1 drops everything; the scale would be infinite, and torch returns zeros too.
     const double keep_scale = p_ < 1 ? 1.0 / (1.0 - p_) : 0.0;
     // Same shape and layout, so memory order matches element for element.
     for (int64_t i = 0; i < x.numel(); ++i) {
-      y[i] = rng_.uniform() < p_ ? 0.0f : static_cast<float>(x[i] * keep_scale);
+      const bool drop = rng_.uniform() < p_;
+      y[i] = drop ? 0.0f : static_cast<float>(x[i] * keep_scale);
+      multiplier[i] = drop ? 0.0f : static_cast<float>(keep_scale);
     }
+    saved_.push(multiplier);
     return y;
   }
+
+  // dL/dx = dL/dy times the same mask and scale the forward applied.
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    if (p_ == 0) return grad_out;
+    const Tensor<float> multiplier = saved_.pop(kind());
+    FOVEA_CHECK(grad_out.shape() == multiplier.shape(), "Dropout backward: gradient ",
+                grad_out.shape(), " does not match the input ", multiplier.shape());
+    const Tensor<float> g =
+        grad_out.layout() == multiplier.layout() ? grad_out : grad_out.to_layout(multiplier.layout());
+    Tensor<float> grad_in(g.shape(), g.layout());
+    for (int64_t i = 0; i < g.numel(); ++i)
+      grad_in[i] = g[i] * multiplier[i];
+    return grad_in;
+  }
+  // The generator's state, so a resumed training run draws the same masks.
+  Rng& rng() { return rng_; }
 
   std::string kind() const override { return "Dropout"; }
   std::string describe() const override {
@@ -40,6 +61,7 @@ class Dropout : public Module {
  private:
   double p_;
   Rng rng_;
+  SavedForBackward<Tensor<float>> saved_;  // multipliers (0 or 1 / (1 - p))
 };
 
 }  // namespace fovea::nn

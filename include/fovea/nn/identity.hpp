@@ -11,6 +11,7 @@ namespace fovea::nn {
 class Identity : public Module {
  public:
   Tensor<float> forward(const Tensor<float>& x) override { return x; }
+  Tensor<float> backward(const Tensor<float>& grad_out) override { return grad_out; }
   std::string kind() const override { return "Identity"; }
 };
 

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
+#include "fovea/ops/linear/backward.hpp"
 #include "fovea/ops/linear/linear.hpp"
 
 namespace fovea::nn {
@@ -23,7 +25,17 @@ class Linear : public Module {
   }
 
   // x is [N, in_features].
-  Tensor<float> forward(const Tensor<float>& x) override { return linear(x, weight_, bias_); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x);
+    return linear(x, weight_, bias_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const Tensor<float> x = saved_.pop(kind());
+    const LinearGradients<float> g = linear_backward(x, weight_, grad_out, has_bias());
+    accumulate_gradient(grad_of(weight_), g.weight);
+    if (has_bias()) accumulate_gradient(grad_of(bias_), g.bias);
+    return g.input;
+  }
 
   std::string kind() const override { return "Linear"; }
   std::string describe() const override {
@@ -42,6 +54,7 @@ class Linear : public Module {
  private:
   Tensor<float> weight_;
   Tensor<float> bias_;
+  SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 
 }  // namespace fovea::nn

@@ -25,6 +25,7 @@ struct NamedTensor {
   std::string name;
   Tensor<float>* tensor;
   TensorRole role;
+  Tensor<float>* grad = nullptr;  // set by named_parameters_with_grads() only
 };
 
 class Module {
@@ -41,6 +42,38 @@ class Module {
   virtual std::string describe() const { return ""; }
 
   Tensor<float> operator()(const Tensor<float>& x) { return forward(x); }
+
+  // Training: given dLoss/d(output) of the latest training-mode forward not yet differentiated,
+  // returns dLoss/d(input) and adds each parameter's gradient into its grad tensor. Forward
+  // keeps what backward needs only in training mode; see docs/training.md.
+  virtual Tensor<float> backward(const Tensor<float>& grad_out) {
+    (void)grad_out;
+    fail(kind(), " has no backward: it cannot be trained");
+  }
+
+  // Every parameter with its gradient tensor (same shape, created zero-filled on first use).
+  std::vector<NamedTensor> named_parameters_with_grads(const std::string& prefix = "") {
+    std::vector<NamedTensor> out;
+    collect_parameters_with_grads(prefix, out);
+    return out;
+  }
+  void zero_grad() {
+    for (NamedTensor& p : named_parameters_with_grads())
+      p.grad->fill(0.0f);
+  }
+  // The gradient of one of this module's registered parameters, created zero-filled on first use.
+  Tensor<float>& grad_of(const Tensor<float>& parameter) {
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      if (tensors_[i].tensor != &parameter) continue;
+      FOVEA_CHECK(tensors_[i].role == TensorRole::parameter, kind(), ": '", tensors_[i].name,
+                  "' is a buffer and has no gradient");
+      if (grads_.size() < tensors_.size()) grads_.resize(tensors_.size());
+      if (!grads_[i] || grads_[i]->shape() != parameter.shape())
+        grads_[i] = std::make_unique<Tensor<float>>(parameter.shape());
+      return *grads_[i];
+    }
+    fail(kind(), ": grad_of a tensor that is not one of its parameters");
+  }
 
   // Every parameter and buffer of this module and its children, depth first, in registration
   // order, named with `prefix` in front.
@@ -119,6 +152,15 @@ class Module {
       child->collect(prefix + name + ".", out);
   }
 
+  void collect_parameters_with_grads(const std::string& prefix, std::vector<NamedTensor>& out) {
+    for (const NamedTensor& t : tensors_) {
+      if (t.role == TensorRole::parameter)
+        out.push_back({prefix + t.name, t.tensor, t.role, &grad_of(*t.tensor)});
+    }
+    for (auto& [name, child] : children_)
+      child->collect_parameters_with_grads(prefix + name + ".", out);
+  }
+
   void print(std::ostringstream& out, const std::string& name, int depth) const {
     out << std::string(static_cast<size_t>(depth) * 2, ' ')
         << (name.empty() ? "" : "(" + name + "): ") << kind() << "(" << describe() << ")\n";
@@ -127,6 +169,7 @@ class Module {
   }
 
   std::vector<NamedTensor> tensors_;
+  std::vector<std::unique_ptr<Tensor<float>>> grads_;  // parallel to tensors_, made on demand
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
   bool training_ = false;
 };

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
+#include "fovea/ops/pool2d/backward.hpp"
 #include "fovea/ops/pool2d/pool2d.hpp"
 
 // Kept out of fovea::nn: an nn::detail namespace would hide fovea::detail from every layer.
@@ -27,20 +29,33 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(const Pool2dAttrs& attrs) : attrs_(attrs) {}
 
-  Tensor<float> forward(const Tensor<float>& x) override { return max_pool2d(x, attrs_); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x);
+    return max_pool2d(x, attrs_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    return max_pool2d_backward_reference(saved_.pop(kind()), grad_out, attrs_);
+  }
   std::string kind() const override { return "MaxPool2d"; }
   std::string describe() const override { return fovea::detail::describe_pool(attrs_); }
   const Pool2dAttrs& attrs() const { return attrs_; }
 
  private:
   Pool2dAttrs attrs_;
+  SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 
 class AvgPool2d : public Module {
  public:
   explicit AvgPool2d(const Pool2dAttrs& attrs) : attrs_(attrs) {}
 
-  Tensor<float> forward(const Tensor<float>& x) override { return avg_pool2d(x, attrs_); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x.shape());
+    return avg_pool2d(x, attrs_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    return avg_pool2d_backward_reference(saved_.pop(kind()), grad_out, attrs_);
+  }
   std::string kind() const override { return "AvgPool2d"; }
   std::string describe() const override {
     return fovea::detail::describe_pool(attrs_) +
@@ -50,6 +65,7 @@ class AvgPool2d : public Module {
 
  private:
   Pool2dAttrs attrs_;
+  SavedForBackward<Shape> saved_;  // input shapes
 };
 
 class AdaptiveAvgPool2d : public Module {
@@ -60,7 +76,11 @@ class AdaptiveAvgPool2d : public Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x.shape());
     return adaptive_avg_pool2d(x, out_h_, out_w_);
+  }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    return adaptive_avg_pool2d_backward_reference(saved_.pop(kind()), grad_out);
   }
   std::string kind() const override { return "AdaptiveAvgPool2d"; }
   std::string describe() const override {
@@ -71,6 +91,7 @@ class AdaptiveAvgPool2d : public Module {
 
  private:
   int64_t out_h_, out_w_;
+  SavedForBackward<Shape> saved_;  // input shapes
 };
 
 }  // namespace fovea::nn

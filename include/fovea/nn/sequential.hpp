@@ -30,6 +30,12 @@ class Sequential : public Module {
       y = child.second->forward(y);
     return y;
   }
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    Tensor<float> g = grad_out;
+    for (auto child = children().rbegin(); child != children().rend(); ++child)
+      g = child->second->backward(g);
+    return g;
+  }
   std::string kind() const override { return "Sequential"; }
 };
 

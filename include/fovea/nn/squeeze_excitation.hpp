@@ -12,7 +12,9 @@
 #include "fovea/nn/conv2d.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/pool.hpp"
+#include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/attention/attention.hpp"
+#include "fovea/ops/attention/backward.hpp"
 
 namespace fovea::nn {
 
@@ -35,8 +37,20 @@ class SqueezeExcitation : public Module {
 
   // One fused op rather than running the children, so a fast SE kernel applies to the layer.
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (training()) saved_.push(x);
     return squeeze_excitation(x, fc1_->weight(), fc1_->bias(), fc2_->weight(), fc2_->bias(),
                               activation_->activation_kind(), scale_activation_->activation_kind());
+  }
+
+  Tensor<float> backward(const Tensor<float>& grad_out) override {
+    const SqueezeExcitationGradients<float> g = squeeze_excitation_backward_reference(
+        saved_.pop(kind()), fc1_->weight(), fc1_->bias(), fc2_->weight(), fc2_->bias(),
+        activation_->activation_kind(), scale_activation_->activation_kind(), grad_out);
+    accumulate_gradient(fc1_->grad_of(fc1_->weight()), g.fc1_weight);
+    accumulate_gradient(fc1_->grad_of(fc1_->bias()), g.fc1_bias);
+    accumulate_gradient(fc2_->grad_of(fc2_->weight()), g.fc2_weight);
+    accumulate_gradient(fc2_->grad_of(fc2_->bias()), g.fc2_bias);
+    return g.input;
   }
 
   std::string kind() const override { return "SqueezeExcitation"; }
@@ -56,6 +70,7 @@ class SqueezeExcitation : public Module {
   Conv2d* fc2_;
   Activation* activation_;
   Activation* scale_activation_;
+  SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 
 }  // namespace fovea::nn

@@ -1,0 +1,190 @@
+// Conv2d gradients. For y[n, k, p, q] = b[k] + Σ w[k, c', r, s] · x[n, g·C/G + c', ih, iw] with
+// ih = p·stride_h − pad_top + r·dilation_h (likewise iw), every term sends
+//   dy · w  to dx at (n, c, ih, iw),   dy · x  to dw at (k, c', r, s),   dy  to db[k].
+// conv2d_backward_reference walks exactly those terms; conv2d_backward gets the same sums as
+// GEMMs per group over a chunk of images:
+//   cols [C/G·R·S, B·P·Q] = im2col(x),  dW_g += dY_g · colsᵀ,  dcols = W_gᵀ · dY_g → col2im(dx).
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/cpu/gemm.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+#include "fovea/ops/conv2d/params.hpp"
+
+namespace fovea {
+
+template <class T>
+struct Conv2dGradients {
+  Tensor<T> input, weight, bias;  // bias is empty when the layer has none
+};
+
+template <class T>
+Conv2dGradients<T> conv2d_backward_reference(const Tensor<T>& x, const Tensor<T>& weight,
+                                             const Tensor<T>& grad_y, const Conv2dAttrs& attrs,
+                                             bool has_bias) {
+  using Acc = typename AccumulatorOf<T>::type;
+  const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
+  FOVEA_CHECK(grad_y.shape() == cp.output_shape(), "conv2d backward: gradient ", grad_y.shape(),
+              " should have the output's shape ", cp.output_shape());
+  const Conv2dAttrs& a = cp.attrs;
+  std::vector<Acc> dx(static_cast<size_t>(x.numel()), Acc(0));
+  std::vector<Acc> dw(static_cast<size_t>(weight.numel()), Acc(0));
+  std::vector<Acc> db(static_cast<size_t>(cp.k), Acc(0));
+  const auto dx_at = [&](int64_t n, int64_t c, int64_t h, int64_t w) -> Acc& {
+    return dx[static_cast<size_t>(((n * cp.c + c) * cp.h + h) * cp.w + w)];
+  };
+  const auto dw_at = [&](int64_t k, int64_t c, int64_t r, int64_t s) -> Acc& {
+    return dw[static_cast<size_t>(((k * cp.c_per_group() + c) * cp.r + r) * cp.s + s)];
+  };
+  for (int64_t n = 0; n < cp.n; ++n) {
+    for (int64_t k = 0; k < cp.k; ++k) {
+      const int64_t c0 = (k / cp.k_per_group()) * cp.c_per_group();
+      for (int64_t p = 0; p < cp.p; ++p) {
+        for (int64_t q = 0; q < cp.q; ++q) {
+          const Acc g = convert<Acc>(grad_y(n, k, p, q));
+          db[static_cast<size_t>(k)] += g;
+          for (int64_t c = 0; c < cp.c_per_group(); ++c) {
+            for (int64_t r = 0; r < cp.r; ++r) {
+              const int64_t ih = p * a.stride_h - a.pad_top + r * a.dilation_h;
+              if (ih < 0 || ih >= cp.h) continue;
+              for (int64_t s = 0; s < cp.s; ++s) {
+                const int64_t iw = q * a.stride_w - a.pad_left + s * a.dilation_w;
+                if (iw < 0 || iw >= cp.w) continue;
+                dx_at(n, c0 + c, ih, iw) += g * convert<Acc>(weight(k, c, r, s));
+                dw_at(k, c, r, s) += g * convert<Acc>(x(n, c0 + c, ih, iw));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  Conv2dGradients<T> out{Tensor<T>(x.shape(), x.layout()), Tensor<T>(weight.shape()), Tensor<T>()};
+  for (int64_t n = 0; n < cp.n; ++n)
+    for (int64_t c = 0; c < cp.c; ++c)
+      for (int64_t h = 0; h < cp.h; ++h)
+        for (int64_t w = 0; w < cp.w; ++w)
+          out.input(n, c, h, w) = convert<T>(dx_at(n, c, h, w));
+  for (int64_t i = 0; i < weight.numel(); ++i)
+    out.weight[i] = convert<T>(dw[static_cast<size_t>(i)]);
+  if (has_bias) {
+    out.bias = Tensor<T>(Shape{cp.k});
+    for (int64_t k = 0; k < cp.k; ++k)
+      out.bias(k) = convert<T>(db[static_cast<size_t>(k)]);
+  }
+  return out;
+}
+
+namespace detail {
+
+// Rows (c', r, s) × columns (image b, p, q) of group g's input patches for images
+// [n0, n0 + count); zero where the window reads padding. Rows are independent, so threads split
+// them.
+inline void conv_im2col(const Tensor<float>& x, const Conv2dParams& cp, int64_t g, int64_t n0,
+                        int64_t count, float* cols) {
+  const Conv2dAttrs& a = cp.attrs;
+  const int64_t rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
+  parallel_for(0, rows, [&](int64_t row) {
+    const int64_t c = g * cp.c_per_group() + row / (cp.r * cp.s);
+    const int64_t r = row / cp.s % cp.r, s = row % cp.s;
+    float* dst = cols + row * count * pq;
+    for (int64_t b = 0; b < count; ++b) {
+      const float* plane = x.data() + ((n0 + b) * cp.c + c) * cp.h * cp.w;
+      for (int64_t p = 0; p < cp.p; ++p) {
+        const int64_t ih = p * a.stride_h - a.pad_top + r * a.dilation_h;
+        for (int64_t q = 0; q < cp.q; ++q) {
+          const int64_t iw = q * a.stride_w - a.pad_left + s * a.dilation_w;
+          const bool inside = ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w;
+          *dst++ = inside ? plane[ih * cp.w + iw] : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+// Adds column gradients back onto the input gradient: the transpose of conv_im2col. Threads
+// split input channels, so no two write the same element and the sum order is fixed.
+inline void conv_col2im(const float* cols, const Conv2dParams& cp, int64_t g, int64_t n0,
+                        int64_t count, Tensor<float>& dx) {
+  const Conv2dAttrs& a = cp.attrs;
+  const int64_t pq = cp.p * cp.q;
+  parallel_for(0, cp.c_per_group(), [&](int64_t cg) {
+    const int64_t c = g * cp.c_per_group() + cg;
+    for (int64_t r = 0; r < cp.r; ++r) {
+      for (int64_t s = 0; s < cp.s; ++s) {
+        const float* src = cols + ((cg * cp.r + r) * cp.s + s) * count * pq;
+        for (int64_t b = 0; b < count; ++b) {
+          float* plane = dx.data() + ((n0 + b) * cp.c + c) * cp.h * cp.w;
+          for (int64_t p = 0; p < cp.p; ++p) {
+            const int64_t ih = p * a.stride_h - a.pad_top + r * a.dilation_h;
+            for (int64_t q = 0; q < cp.q; ++q, ++src) {
+              const int64_t iw = q * a.stride_w - a.pad_left + s * a.dilation_w;
+              if (ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w) plane[ih * cp.w + iw] += *src;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace detail
+
+// Float gradients through the packed GEMM for NCHW tensors; other layouts use the reference.
+// Images go in chunks so the patch matrix stays near 16 MiB whatever the batch.
+inline Conv2dGradients<float> conv2d_backward(const Tensor<float>& x, const Tensor<float>& weight,
+                                              const Tensor<float>& grad_y,
+                                              const Conv2dAttrs& attrs, bool has_bias) {
+  if (x.layout() != Layout::nchw || grad_y.layout() != Layout::nchw)
+    return conv2d_backward_reference(x, weight, grad_y, attrs, has_bias);
+  const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
+  FOVEA_CHECK(grad_y.shape() == cp.output_shape(), "conv2d backward: gradient ", grad_y.shape(),
+              " should have the output's shape ", cp.output_shape());
+  const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
+  const int64_t chunk = std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(rows * pq, 1),
+                                            1, std::max<int64_t>(cp.n, 1));
+  Conv2dGradients<float> out{Tensor<float>(x.shape()), Tensor<float>(weight.shape()),
+                             Tensor<float>()};
+  std::vector<float> cols(static_cast<size_t>(rows * chunk * pq));
+  std::vector<float> dcols(cols.size());
+  std::vector<float> dy(static_cast<size_t>(kg * chunk * pq));
+  std::vector<float> dw(static_cast<size_t>(kg * rows));
+  for (int64_t n0 = 0; n0 < cp.n; n0 += chunk) {
+    const int64_t count = std::min(chunk, cp.n - n0), width = count * pq;
+    for (int64_t g = 0; g < cp.groups(); ++g) {
+      // dY_g as [K/G, B·P·Q].
+      for (int64_t k = 0; k < kg; ++k)
+        for (int64_t b = 0; b < count; ++b)
+          std::copy_n(grad_y.data() + ((n0 + b) * cp.k + g * kg + k) * pq, pq,
+                      dy.data() + k * width + b * pq);
+      detail::conv_im2col(x, cp, g, n0, count, cols.data());
+      const cpu::PackedMatrixA dy_packed(kg, width, dy.data(), width, 1);
+      cpu::gemm_packed_a(dy_packed, rows, cols.data(), 1, width, dw.data(), rows, {});
+      float* dw_g = out.weight.data() + g * kg * rows;
+      for (int64_t i = 0; i < kg * rows; ++i)
+        dw_g[i] += dw[static_cast<size_t>(i)];
+      // W_gᵀ read in place: element (row, k) is weight[(g·K/G + k) · rows + row].
+      const cpu::PackedMatrixA w_t(rows, kg, weight.data() + g * kg * rows, 1, rows);
+      cpu::gemm_packed_a(w_t, width, dy.data(), width, 1, dcols.data(), width, {});
+      detail::conv_col2im(dcols.data(), cp, g, n0, count, out.input);
+    }
+  }
+  if (has_bias) {
+    out.bias = Tensor<float>(Shape{cp.k});
+    for (int64_t k = 0; k < cp.k; ++k) {
+      double sum = 0;
+      for (int64_t n = 0; n < cp.n; ++n) {
+        const float* plane = grad_y.data() + (n * cp.k + k) * pq;
+        for (int64_t i = 0; i < pq; ++i)
+          sum += plane[i];
+      }
+      out.bias(k) = static_cast<float>(sum);
+    }
+  }
+  return out;
+}
+
+}  // namespace fovea
