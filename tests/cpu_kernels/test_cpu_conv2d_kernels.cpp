@@ -57,9 +57,10 @@ std::vector<ConvCase> named_cases() {
       square(1, 1, 1, 1, 1, 1, 0),              // 1x1x1x1
       square(1, 17, 5, 19, 1, 1, 0),            // channels not a multiple of 16
       square(3, 6, 11, 10, 3, 3, 2, 2, 2),      // stride 3, dilation 2, groups 2
-      square(1, 64, 24, 64, 3, 1, 1),           // resnet layer1 conv2 (Winograd)
-      square(2, 19, 21, 23, 3, 1, 1),           // Winograd with odd output size, batch 2
-      {1, 5, 25, 22, 7, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}},  // Winograd, asymmetric padding
+      square(1, 64, 24, 64, 3, 1, 1),           // resnet layer1 conv2
+      square(1, 256, 8, 256, 3, 1, 1),          // resnet layer3 conv2 (Winograd)
+      square(2, 130, 9, 129, 3, 1, 1),          // Winograd with odd output size, batch 2
+      {1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}},  // Winograd, asymmetric padding
   };
 }
 
@@ -196,10 +197,17 @@ TEST_SUITE("cpu") {
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_depthwise_direct_" + isa);
     run(square(1, 8, 5, 4, 1, 2, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);
-    run(square(1, 8, 24, 4, 3, 1, 1));
-    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_winograd_f2x3_gemm_" + isa);
-    run(square(1, 8, 7, 4, 3, 1, 1));  // too few tiles for Winograd
-    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);
+    const std::string winograd = "conv2d_f32_nchw_winograd_f2x3_gemm_" + isa;
+    const std::string im2col = "conv2d_f32_nchw_im2col_gemm_" + isa;
+    // The Winograd cases of named_cases() must really take Winograd.
+    run(square(2, 130, 9, 129, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == winograd);
+    run(ConvCase{1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}});
+    CHECK(fovea::last_kernel("conv2d") == winograd);
+    run(square(1, 64, 24, 64, 3, 1, 1));  // too few channels for Winograd
+    CHECK(fovea::last_kernel("conv2d") == im2col);
+    run(square(1, 128, 6, 128, 3, 1, 1));  // too few tiles (9) for Winograd
+    CHECK(fovea::last_kernel("conv2d") == im2col);
     fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
     run(square(1, 8, 5, 4, 1, 1, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
@@ -213,7 +221,7 @@ TEST_SUITE("cpu") {
   TEST_CASE("conv2d kernels give identical bits on one and two threads") {
     const ConvCase cases[] = {square(1, 64, 14, 128, 3, 1, 1), square(2, 96, 13, 200, 1, 1, 0),
                               square(1, 48, 17, 48, 3, 2, 1, 1, 48),
-                              square(1, 32, 30, 40, 3, 1, 1)};
+                              square(1, 128, 10, 136, 3, 1, 1)};
     for (const ConvCase& cc : cases) {
       const ConvData d = make_data(cc, 3);
       const Conv2dEpilogue e{fovea::ActivationKind::relu, nullptr};
