@@ -80,11 +80,11 @@ TEST_SUITE("cuda") {
 
   TEST_CASE("cuda conv2d: the large tile on a ResNet-like block with residual and ReLU") {
     if (test::skip_without_cuda_device()) return;
-    // 3 images of 64x64 = 12288 pixels = 96 row tiles, times 2 column tiles for K = 256: 192
-    // blocks, enough for the large tile.
+    // 2 images of 48x48 = 4608 pixels = 36 row tiles, times 4 column tiles for K = 512: 144
+    // blocks, enough for the large tile. 16 channels x 3x3 = 144 = 4.5 reduction slices.
     ConvCase cc;
-    cc.input = Shape{3, 64, 64, 64};
-    cc.weight = Shape{256, 64, 3, 3};
+    cc.input = Shape{2, 16, 48, 48};
+    cc.weight = Shape{512, 16, 3, 3};
     cc.attrs = Conv2dAttrs::make(1, 1);
     cc.bias = cc.residual = true;
     cc.activation = ActivationKind::relu;
