@@ -250,7 +250,8 @@ def convert(args):
         more = len(problems) - len(shown)
         raise CheckpointError(
             f"checkpoint '{args.checkpoint}' does not fit {args.arch} ({num_classes} classes; "
-            f"{len(expected)} tensors expected, {len(state)} found), {len(problems)} problem(s):\n  "
+            f"{len(expected)} tensors expected, {len(state)} found), "
+            f"{len(problems)} problem(s):\n  "
             + "\n  ".join(shown) + (f"\n  and {more} more" if more else "")
         )
     tensors = {name: state[name].detach().float().contiguous().numpy() for name in expected}
