@@ -2,7 +2,8 @@
 // GFLOP/s and as a percentage of this core's measured FMA peak (taken at startup with an
 // FMA-throughput loop in the same SIMD width the kernels use).
 //
-//   bench_conv2d_cpu [--shapes resnet50_conv,mobilenet_v2_conv] [--threads 1] [benchmark flags]
+//   bench_conv2d_cpu [--shapes resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv]
+//                    [--threads 1] [benchmark flags]
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -116,7 +117,8 @@ std::string take_flag(int& argc, char** argv, const char* flag, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string lists = take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv");
+  const std::string lists =
+      take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
   const int threads = std::stoi(take_flag(argc, argv, "--threads", "1"));
   g_peak_gflops = measure_fma_peak_gflops();
   std::printf("isa=%s fma_peak_gflops_per_core=%.1f threads=%d\n", fovea::cpu::kIsaName,

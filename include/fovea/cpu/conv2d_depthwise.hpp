@@ -3,11 +3,12 @@
 //
 // Each channel's plane is first copied into a zero-padded scratch split by column phase: with
 // stride sw, phase j holds padded columns j, j + sw, j + 2·sw, … So the taps one kernel column
-// reads for consecutive outputs q are consecutive floats of one phase, for every stride, and the
-// inner loop is a contiguous multiply-add the compiler vectorizes, with no bounds checks.
+// reads for consecutive outputs q are consecutive floats of one phase, for every stride: blocks
+// of output columns are summed over all taps in SIMD registers, with no bounds checks.
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 
 #include "fovea/cpu/activation.hpp"
 #include "fovea/cpu/aligned_buffer.hpp"
@@ -35,33 +36,75 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
   const int64_t padded_w = cp.w + a.pad_left + a.pad_right;
   const int64_t phase_len = (padded_w + sw - 1) / sw;
   const int64_t row_len = sw * phase_len;  // all phases of one padded row
+  // The last vector of a row may run up to kLanes - 1 floats past the row (into the next one,
+  // or into the zeroed slack after the last); those lanes are computed but never stored.
+  const int64_t slack = Vec::kLanes;
   thread_local AlignedBuffer scratch;
-  scratch.resize(padded_h * row_len + cp.q);
+  scratch.resize(padded_h * row_len + slack + cp.q + slack);
   float* padded = scratch.data();
-  float* acc = padded + padded_h * row_len;
-  std::fill(padded, padded + padded_h * row_len, 0.0f);
+  std::fill(padded + padded_h * row_len, padded + padded_h * row_len + slack, 0.0f);
+  float* acc = padded + padded_h * row_len + slack;
+  // Padding rows are zero; every image row is written whole, zeros included, phase by phase:
+  // phase j, slot t holds padded column t * sw + j.
+  std::fill(padded, padded + a.pad_top * row_len, 0.0f);
+  std::fill(padded + (a.pad_top + cp.h) * row_len, padded + padded_h * row_len, 0.0f);
   for (int64_t ih = 0; ih < cp.h; ++ih) {
+    const float* src = x + ih * cp.w - a.pad_left;  // src[col] is padded column col
     float* row = padded + (ih + a.pad_top) * row_len;
-    for (int64_t iw = 0; iw < cp.w; ++iw) {
-      const int64_t col = iw + a.pad_left;
-      row[(col % sw) * phase_len + col / sw] = x[ih * cp.w + iw];
+    if (sw == 1) {
+      std::fill(row, row + a.pad_left, 0.0f);
+      std::copy(x + ih * cp.w, x + (ih + 1) * cp.w, row + a.pad_left);
+      std::fill(row + a.pad_left + cp.w, row + row_len, 0.0f);
+      continue;
+    }
+    for (int64_t phase = 0; phase < sw; ++phase) {
+      float* dst = row + phase * phase_len;
+      // Slots t in [t_lo, t_hi) hold image columns; the rest are padding.
+      const int64_t t_lo =
+          std::min(phase_len, (std::max<int64_t>(a.pad_left - phase, 0) + sw - 1) / sw);
+      const int64_t t_hi =
+          std::clamp<int64_t>((a.pad_left + cp.w - phase + sw - 1) / sw, t_lo, phase_len);
+      std::fill(dst, dst + t_lo, 0.0f);
+      for (int64_t t = t_lo; t < t_hi; ++t)
+        dst[t] = src[t * sw + phase];
+      std::fill(dst + t_hi, dst + phase_len, 0.0f);
     }
   }
-  for (int64_t op = 0; op < cp.p; ++op) {
-    std::fill(acc, acc + cp.q, bias);
+  const auto tap_row = [&](int64_t op, int64_t r, int64_t s) {
+    const int64_t col = s * a.dilation_w;
+    return padded + (op * a.stride_h + r * a.dilation_h) * row_len + (col % sw) * phase_len +
+           col / sw;
+  };
+  // acc[q0, q0 + kV lanes) for output row op, the sums held in registers across all taps.
+  const auto vector_block = [&](auto vectors, int64_t op, int64_t q0) {
+    constexpr int kV = decltype(vectors)::value;
+    Vec sum[kV];
+    for (int v = 0; v < kV; ++v)
+      sum[v] = Vec::broadcast(bias);
     for (int64_t r = 0; r < cp.r; ++r) {
-      const float* row = padded + (op * a.stride_h + r * a.dilation_h) * row_len;
       for (int64_t s = 0; s < cp.s; ++s) {
-        const int64_t col = s * a.dilation_w;
-        const float* src = row + (col % sw) * phase_len + col / sw;
-        const float t = taps[r * cp.s + s];
-        for (int64_t q = 0; q < cp.q; ++q) acc[q] += t * src[q];
+        const float* src = tap_row(op, r, s) + q0;
+        const Vec t = Vec::broadcast(taps[r * cp.s + s]);
+#pragma GCC unroll 4
+        for (int v = 0; v < kV; ++v)
+          sum[v] = fmadd(t, Vec::load(src + v * Vec::kLanes), sum[v]);
       }
     }
+    for (int v = 0; v < kV; ++v)
+      sum[v].store(acc + q0 + v * Vec::kLanes);
+  };
+  for (int64_t op = 0; op < cp.p; ++op) {
+    int64_t q0 = 0;
+    for (; q0 + 4 * Vec::kLanes <= cp.q; q0 += 4 * Vec::kLanes)
+      vector_block(std::integral_constant<int, 4>{}, op, q0);
+    for (; q0 + Vec::kLanes <= cp.q; q0 += Vec::kLanes)
+      vector_block(std::integral_constant<int, 1>{}, op, q0);
+    if (q0 < cp.q) vector_block(std::integral_constant<int, 1>{}, op, q0);
     float* out = y + op * cp.q;
     if (residual != nullptr) {
       const float* res = residual + op * cp.q;
-      for (int64_t q = 0; q < cp.q; ++q) out[q] = acc[q] + res[q];
+      for (int64_t q = 0; q < cp.q; ++q)
+        out[q] = acc[q] + res[q];
     } else {
       std::copy(acc, acc + cp.q, out);
     }
@@ -77,12 +120,18 @@ inline Tensor<float> conv2d_depthwise_run(const Conv2dCall& call) {
   const int64_t hw = cp.h * cp.w, pq = cp.p * cp.q;
   const float* residual =
       call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;
-  parallel_for(0, cp.n * cp.c, [&](int64_t plane) {
-    const int64_t c = plane % cp.c;
-    detail::depthwise_plane(call.x.data() + plane * hw, call.weight.data() + c * cp.r * cp.s,
-                            call.bias.empty() ? 0.0f : call.bias(c),
-                            residual != nullptr ? residual + plane * pq : nullptr,
-                            call.epilogue.act, cp, y.data() + plane * pq);
+  // Several planes per task when planes are small, so task overhead stays negligible.
+  const int64_t planes = cp.n * cp.c;
+  const int64_t per_task = std::max<int64_t>(1, 4096 / std::max<int64_t>(pq, 1));
+  parallel_for(0, (planes + per_task - 1) / per_task, [&](int64_t task) {
+    for (int64_t plane = task * per_task; plane < std::min(planes, (task + 1) * per_task);
+         ++plane) {
+      const int64_t c = plane % cp.c;
+      detail::depthwise_plane(call.x.data() + plane * hw, call.weight.data() + c * cp.r * cp.s,
+                              call.bias.empty() ? 0.0f : call.bias(c),
+                              residual != nullptr ? residual + plane * pq : nullptr,
+                              call.epilogue.act, cp, y.data() + plane * pq);
+    }
   });
   return y;
 }
