@@ -1,0 +1,58 @@
+// Training checkpoints: one safetensors file (written to a temporary name and renamed, so a
+// crash leaves the previous checkpoint whole) holding the model's parameters and buffers under
+// "model.<name>", the optimizer's state under "optimizer.<name>", and metadata: the epochs done,
+// the optimizer's step count and the run's seed. The data order and augmentation of epoch e are
+// drawn from a generator seeded with (seed, e), so seed and epoch are the whole RNG state.
+#pragma once
+
+#include <string>
+
+#include "fovea/io/safetensors.hpp"
+#include "fovea/nn/module.hpp"
+#include "fovea/train/optimizer.hpp"
+
+namespace fovea::train {
+
+struct CheckpointInfo {
+  int64_t epochs_done = 0;
+  uint64_t seed = 0;
+};
+
+inline void save_checkpoint(const std::string& path, nn::Module& model, Optimizer& optimizer,
+                            const CheckpointInfo& info) {
+  SafeTensorsWriter writer;
+  for (const nn::NamedTensor& t : model.named_tensors())
+    writer.add("model." + t.name, *t.tensor);
+  for (const auto& [name, state] : optimizer.state())
+    writer.add("optimizer." + name, state);
+  writer.set_metadata("epochs_done", std::to_string(info.epochs_done));
+  writer.set_metadata("optimizer_steps", std::to_string(optimizer.steps()));
+  writer.set_metadata("seed", std::to_string(info.seed));
+  writer.write(path);
+}
+
+// Restores everything save_checkpoint wrote into a model and optimizer built the same way.
+inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model,
+                                      Optimizer& optimizer) {
+  const SafeTensorsFile file = SafeTensorsFile::open(path);
+  for (const nn::NamedTensor& t : model.named_tensors()) {
+    const Tensor<float> saved = file.load<float>("model." + t.name);
+    FOVEA_CHECK(saved.shape() == t.tensor->shape(), path, ": '", t.name, "' is ", saved.shape(),
+                " in the checkpoint, ", t.tensor->shape(), " in the model");
+    std::copy(saved.begin(), saved.end(), t.tensor->begin());
+  }
+  optimizer.state().clear();
+  for (const TensorRecord& r : file.tensors()) {
+    if (r.name.rfind("optimizer.", 0) == 0)
+      optimizer.state().emplace(r.name.substr(10), file.load<float>(r.name));
+  }
+  const auto meta = [&](const char* key) {
+    const auto it = file.metadata().find(key);
+    FOVEA_CHECK(it != file.metadata().end(), path, ": checkpoint metadata lacks '", key, "'");
+    return std::stoll(it->second);
+  };
+  optimizer.set_steps(meta("optimizer_steps"));
+  return CheckpointInfo{meta("epochs_done"), static_cast<uint64_t>(meta("seed"))};
+}
+
+}  // namespace fovea::train
