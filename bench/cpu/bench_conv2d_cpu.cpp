@@ -53,22 +53,25 @@ double measure_fma_peak_gflops() {
   double best = 0;
   for (int run = 0; run < 7; ++run) {
     Vec acc[kChains];
-    for (int i = 0; i < kChains; ++i) acc[i] = Vec::broadcast(0.001f * static_cast<float>(i));
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = Vec::broadcast(0.001f * static_cast<float>(i));
     const Vec a = Vec::broadcast(0.999f), b = Vec::broadcast(0.0001f);
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t it = 0; it < iterations; ++it) {
 #pragma GCC unroll 12
-      for (int i = 0; i < kChains; ++i) acc[i] = fovea::cpu::fmadd(acc[i], a, b);
+      for (int i = 0; i < kChains; ++i)
+        acc[i] = fovea::cpu::fmadd(acc[i], a, b);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // Keep the chains live without touching memory inside the loop.
-    for (int i = 1; i < kChains; ++i) acc[0] = acc[0] + acc[i];
+    for (int i = 1; i < kChains; ++i)
+      acc[0] = acc[0] + acc[i];
     float sink[Vec::kLanes];
     acc[0].store(sink);
     benchmark::DoNotOptimize(sink[0]);
-    best = std::max(best, 2.0 * Vec::kLanes * kChains * static_cast<double>(iterations) /
-                              seconds * 1e-9);
+    best = std::max(best,
+                    2.0 * Vec::kLanes * kChains * static_cast<double>(iterations) / seconds * 1e-9);
   }
   return best;
 }
@@ -95,9 +98,8 @@ void bench_layer(benchmark::State& state, LayerShape shape, int threads) {
   const double flops = cp.flops();
   state.counters["GFLOPs"] =
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["pct_peak"] = benchmark::Counter(
-      flops * 1e-9 * 100.0 / (g_peak_gflops * threads),
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100.0 / (g_peak_gflops * threads),
+                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(fovea::last_kernel("conv2d"));
 }
 
@@ -106,7 +108,8 @@ std::string take_flag(int& argc, char** argv, const char* flag, const std::strin
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], flag) == 0) {
       const std::string value = argv[i + 1];
-      for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
+      for (int j = i; j + 2 < argc + 1; ++j)
+        argv[j] = argv[j + 2];
       argc -= 2;
       return value;
     }

@@ -110,8 +110,7 @@ ConvData make_data(const ConvCase& cc, uint64_t seed) {
 // how many kernels ran.
 int check_all_kernels(const ConvCase& cc, uint64_t seed) {
   const ConvData d = make_data(cc, seed);
-  const fovea::Conv2dParams cp =
-      fovea::Conv2dParams::make(d.x.shape(), d.weight.shape(), cc.attrs);
+  const fovea::Conv2dParams cp = fovea::Conv2dParams::make(d.x.shape(), d.weight.shape(), cc.attrs);
   const Conv2dEpilogue epilogues[] = {
       {},
       {fovea::ActivationKind::relu, &d.residual},
@@ -168,7 +167,8 @@ TEST_SUITE("cpu") {
     // x = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], w = [[1, 0], [0, -1]]: x[i][j] - x[i+1][j+1] = -4
     // everywhere; + bias 1 = -3; + residual [[0, 5], [3, 10]] = [[-3, 2], [0, 7]]; relu.
     Tensor<float> x(Shape{1, 1, 3, 3});
-    for (int i = 0; i < 9; ++i) x[i] = static_cast<float>(i + 1);
+    for (int i = 0; i < 9; ++i)
+      x[i] = static_cast<float>(i + 1);
     Tensor<float> w(Shape{1, 1, 2, 2});
     w[0] = 1, w[3] = -1;
     Tensor<float> b = Tensor<float>(Shape{1}).fill(1);
@@ -177,8 +177,8 @@ TEST_SUITE("cpu") {
     const Tensor<float> y = fovea::conv2d_fused(
         x, w, b, Conv2dAttrs{}, Conv2dEpilogue{fovea::ActivationKind::relu, &residual});
     // One channel in and out with groups 1 is also depthwise.
-    CHECK(fovea::last_kernel("conv2d") == std::string("conv2d_f32_nchw_depthwise_direct_") +
-                                              fovea::cpu::kIsaName);
+    CHECK(fovea::last_kernel("conv2d") ==
+          std::string("conv2d_f32_nchw_depthwise_direct_") + fovea::cpu::kIsaName);
     CHECK(y[0] == 0);
     CHECK(y[1] == 2);
     CHECK(y[2] == 0);

@@ -17,7 +17,8 @@ using fovea::cpu::GemmEpilogue;
 
 std::vector<float> random_vector(int64_t count, fovea::Rng& rng) {
   std::vector<float> v(static_cast<size_t>(count));
-  for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
+  for (float& x : v)
+    x = static_cast<float>(rng.uniform(-1.0, 1.0));
   return v;
 }
 
@@ -31,7 +32,8 @@ double gemm_error(int64_t m, int64_t n, int64_t k, uint64_t seed) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double want = 0;
-      for (int64_t p = 0; p < k; ++p) want += double(a[i * k + p]) * double(b[p * n + j]);
+      for (int64_t p = 0; p < k; ++p)
+        want += double(a[i * k + p]) * double(b[p * n + j]);
       max_diff = std::max(max_diff, std::abs(want - c[i * n + j]));
       max_ref = std::max(max_ref, std::abs(want));
     }
@@ -84,7 +86,8 @@ TEST_SUITE("cpu") {
     fovea::cpu::gemm(2, 3, 2, a, 2, b, 3, c, 3, e);
     // relu([[5+1+0, -1+1+3, -6+1+1], [11-10+0, -3-10+0, -12-10+30]])
     const float want[] = {6, 3, 0, 1, 0, 8};
-    for (int i = 0; i < 6; ++i) CHECK(c[i] == want[i]);
+    for (int i = 0; i < 6; ++i)
+      CHECK(c[i] == want[i]);
   }
 
   TEST_CASE("gemm gives identical bits on one and two threads") {
@@ -104,7 +107,8 @@ TEST_SUITE("cpu") {
     std::vector<std::atomic<int>> hits(1000);
     pool.parallel_for(0, 1000, [&](int64_t i) { hits[static_cast<size_t>(i)]++; });
     int wrong = 0;
-    for (auto& h : hits) wrong += h.load() != 1;
+    for (auto& h : hits)
+      wrong += h.load() != 1;
     CHECK(wrong == 0);
     CHECK_THROWS_AS(pool.parallel_for(0, 10,
                                       [](int64_t i) {

@@ -26,7 +26,8 @@ int randomize_batchnorms(fovea::nn::Module& m, fovea::Rng& rng) {
     bn->running_var().fill_uniform(rng, 0.5, 2.0);
     ++count;
   }
-  for (const auto& child : m.children()) count += randomize_batchnorms(*child.second, rng);
+  for (const auto& child : m.children())
+    count += randomize_batchnorms(*child.second, rng);
   return count;
 }
 
@@ -68,7 +69,9 @@ void check_model(const std::string& name) {
 }  // namespace
 
 TEST_SUITE("cpu") {
-  TEST_CASE("resnet18 on the CPU kernels matches the reference path") { check_model("resnet18"); }
+  TEST_CASE("resnet18 on the CPU kernels matches the reference path") {
+    check_model("resnet18");
+  }
 
   TEST_CASE("mobilenet_v2 on the CPU kernels matches the reference path") {
     check_model("mobilenet_v2");

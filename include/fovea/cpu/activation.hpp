@@ -17,19 +17,24 @@ inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
     case ActivationKind::identity:
       return;
     case ActivationKind::relu:
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+      for (int64_t i = 0; i < count; ++i)
+        y[i] = y[i] < 0.0f ? 0.0f : y[i];
       return;
     case ActivationKind::relu6:
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.0f ? 0.0f : (y[i] > 6.0f ? 6.0f : y[i]);
+      for (int64_t i = 0; i < count; ++i)
+        y[i] = y[i] < 0.0f ? 0.0f : (y[i] > 6.0f ? 6.0f : y[i]);
       return;
     case ActivationKind::silu:
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] / (1.0f + std::exp(-y[i]));
+      for (int64_t i = 0; i < count; ++i)
+        y[i] = y[i] / (1.0f + std::exp(-y[i]));
       return;
     case ActivationKind::sigmoid:
-      for (int64_t i = 0; i < count; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
+      for (int64_t i = 0; i < count; ++i)
+        y[i] = 1.0f / (1.0f + std::exp(-y[i]));
       return;
     case ActivationKind::tanh:
-      for (int64_t i = 0; i < count; ++i) y[i] = std::tanh(y[i]);
+      for (int64_t i = 0; i < count; ++i)
+        y[i] = std::tanh(y[i]);
       return;
     case ActivationKind::hardswish:
       for (int64_t i = 0; i < count; ++i) {

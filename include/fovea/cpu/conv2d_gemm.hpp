@@ -86,7 +86,8 @@ inline void im2col_row(const float* plane, const Conv2dParams& cp, int64_t r, in
     if (a.stride_w == 1) {
       std::memcpy(dst + q_lo, src + q_lo, static_cast<size_t>(q_hi - q_lo) * sizeof(float));
     } else {
-      for (int64_t q = q_lo; q < q_hi; ++q) dst[q] = src[q * a.stride_w];
+      for (int64_t q = q_lo; q < q_hi; ++q)
+        dst[q] = src[q * a.stride_w];
     }
     std::fill(dst + q_hi, dst + cp.q, 0.0f);
   }

@@ -26,13 +26,21 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
   static const std::vector<Conv2dKernel> table = [] {
     const std::string isa = kIsaName;
     std::vector<Conv2dKernel> t;
-    t.push_back({"conv2d_f32_nchw_depthwise_direct_" + isa, 30, conv2d_depthwise_supports,
+    t.push_back({"conv2d_f32_nchw_depthwise_direct_" + isa,
+                 30,
+                 conv2d_depthwise_supports,
                  {nullptr, conv2d_depthwise_run}});
-    t.push_back({"conv2d_f32_nchw_pointwise_gemm_" + isa, 20, conv2d_pointwise_supports,
+    t.push_back({"conv2d_f32_nchw_pointwise_gemm_" + isa,
+                 20,
+                 conv2d_pointwise_supports,
                  {pack_conv2d_weights, conv2d_pointwise_run}});
-    t.push_back({"conv2d_f32_nchw_winograd_f2x3_gemm_" + isa, 15, conv2d_winograd_supports,
+    t.push_back({"conv2d_f32_nchw_winograd_f2x3_gemm_" + isa,
+                 15,
+                 conv2d_winograd_supports,
                  {winograd_prepare, conv2d_winograd_run}});
-    t.push_back({"conv2d_f32_nchw_im2col_gemm_" + isa, 10, conv2d_im2col_supports,
+    t.push_back({"conv2d_f32_nchw_im2col_gemm_" + isa,
+                 10,
+                 conv2d_im2col_supports,
                  {pack_conv2d_weights, conv2d_im2col_run}});
     return t;
   }();

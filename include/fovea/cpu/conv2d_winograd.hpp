@@ -120,9 +120,8 @@ inline Tensor<float> conv2d_winograd_run(const Conv2dCall& call) {
       }
     });
     for (int xi = 0; xi < 16; ++xi) {
-      gemm_packed_a(packed.positions[static_cast<size_t>(xi)], tiles,
-                    v.data() + xi * cp.c * tiles, tiles, 1, m.data() + xi * cp.k * tiles, tiles,
-                    GemmEpilogue{});
+      gemm_packed_a(packed.positions[static_cast<size_t>(xi)], tiles, v.data() + xi * cp.c * tiles,
+                    tiles, 1, m.data() + xi * cp.k * tiles, tiles, GemmEpilogue{});
     }
     const float* residual = call.epilogue.residual != nullptr
                                 ? call.epilogue.residual->data() + n * cp.k * pq

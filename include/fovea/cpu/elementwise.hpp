@@ -36,7 +36,8 @@ inline Tensor<float> add_same_shape(const Tensor<float>& a, const Tensor<float>&
   for_chunks(a.numel(), [&](int64_t begin, int64_t end) {
     const float *pa = a.data(), *pb = b.data();
     float* py = y.data();
-    for (int64_t i = begin; i < end; ++i) py[i] = pa[i] + pb[i];
+    for (int64_t i = begin; i < end; ++i)
+      py[i] = pa[i] + pb[i];
   });
   return y;
 }
@@ -70,13 +71,15 @@ inline Tensor<float> max_pool2d_nchw(const Tensor<float>& x, const Pool2dParams&
       std::copy(in + h0 * pp.w, in + (h0 + 1) * pp.w, cm);
       for (int64_t ih = h0 + 1; ih < h1; ++ih) {
         const float* row = in + ih * pp.w;
-        for (int64_t iw = 0; iw < pp.w; ++iw) cm[iw] = larger(row[iw], cm[iw]);
+        for (int64_t iw = 0; iw < pp.w; ++iw)
+          cm[iw] = larger(row[iw], cm[iw]);
       }
       for (int64_t oq = 0; oq < pp.q; ++oq) {
         const int64_t w0 = std::max<int64_t>(oq * a.stride_w - a.pad_left, 0);
         const int64_t w1 = std::min(oq * a.stride_w - a.pad_left + a.kernel_w, pp.w);
         float best = cm[w0];
-        for (int64_t iw = w0 + 1; iw < w1; ++iw) best = larger(cm[iw], best);
+        for (int64_t iw = w0 + 1; iw < w1; ++iw)
+          best = larger(cm[iw], best);
         out[op * pp.q + oq] = best;
       }
     }
@@ -92,7 +95,8 @@ inline Tensor<float> global_avg_pool2d_nchw(const Tensor<float>& x) {
     for (int64_t plane = task * 64; plane < std::min(planes, task * 64 + 64); ++plane) {
       const float* in = x.data() + plane * hw;
       double sum = 0;
-      for (int64_t i = 0; i < hw; ++i) sum += in[i];
+      for (int64_t i = 0; i < hw; ++i)
+        sum += in[i];
       y.data()[plane] = static_cast<float>(sum / double(hw));
     }
   });

@@ -93,17 +93,20 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) acc[i][j] = Vec::zero();
+    for (int j = 0; j < kNv; ++j)
+      acc[i][j] = Vec::zero();
   }
   for (int64_t kk = 0; kk < kc; ++kk) {
     Vec bv[kNv];
 #pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) bv[j] = Vec::load(b + j * Vec::kLanes);
+    for (int j = 0; j < kNv; ++j)
+      bv[j] = Vec::load(b + j * Vec::kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < kGemmMr; ++i) {
       const Vec ai = Vec::broadcast(a[i]);
 #pragma GCC unroll 4
-      for (int j = 0; j < kNv; ++j) acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
+      for (int j = 0; j < kNv; ++j)
+        acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
     }
     a += kGemmMr;
     b += kGemmNr;
@@ -148,8 +151,10 @@ inline void pack_b(const float* b, int64_t row_stride, int64_t col_stride, int64
         for (int j = 0; j < kGemmNv; ++j)
           Vec::load(src + j * Vec::kLanes).store(dst + j * Vec::kLanes);
       } else {
-        for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * col_stride];
-        for (int64_t j = cols; j < kGemmNr; ++j) dst[j] = 0.0f;
+        for (int64_t j = 0; j < cols; ++j)
+          dst[j] = src[j * col_stride];
+        for (int64_t j = cols; j < kGemmNr; ++j)
+          dst[j] = 0.0f;
       }
       dst += kGemmNr;
     }
@@ -162,14 +167,17 @@ inline void apply_gemm_epilogue(const GemmEpilogue& e, float* c, int64_t ldc, in
     float* y = c + i * ldc + col0;
     if (e.row_bias != nullptr) {
       const float bias = e.row_bias[i];
-      for (int64_t j = 0; j < cols; ++j) y[j] += bias;
+      for (int64_t j = 0; j < cols; ++j)
+        y[j] += bias;
     }
     if (e.col_bias != nullptr) {
-      for (int64_t j = 0; j < cols; ++j) y[j] += e.col_bias[col0 + j];
+      for (int64_t j = 0; j < cols; ++j)
+        y[j] += e.col_bias[col0 + j];
     }
     if (e.residual != nullptr) {
       const float* r = e.residual + i * e.ld_residual + col0;
-      for (int64_t j = 0; j < cols; ++j) y[j] += r[j];
+      for (int64_t j = 0; j < cols; ++j)
+        y[j] += r[j];
     }
     activate_in_place(y, cols, e.act);
   }
@@ -192,7 +200,8 @@ void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, 
   const int64_t m = a.rows(), k = a.cols();
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    for (int64_t i = 0; i < m; ++i)
+      std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
     detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
     return;
   }

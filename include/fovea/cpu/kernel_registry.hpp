@@ -48,8 +48,12 @@ inline KernelLog& kernel_log() {
 
 }  // namespace detail
 
-inline void set_kernel_policy(KernelPolicy p) { detail::kernel_policy_slot() = p; }
-inline KernelPolicy kernel_policy() { return detail::kernel_policy_slot(); }
+inline void set_kernel_policy(KernelPolicy p) {
+  detail::kernel_policy_slot() = p;
+}
+inline KernelPolicy kernel_policy() {
+  return detail::kernel_policy_slot();
+}
 
 // Notes that `kernel` ran for `op`; entry points call it once per call.
 inline void record_kernel(const std::string& op, const std::string& kernel) {

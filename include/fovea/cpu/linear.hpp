@@ -27,14 +27,16 @@ inline float dot(const float* a, const float* b, int64_t count) {
   int64_t i = 0;
   for (; i + kAcc * Vec::kLanes <= count; i += kAcc * Vec::kLanes) {
     for (int j = 0; j < kAcc; ++j)
-      acc[j] = fmadd(Vec::load(a + i + j * Vec::kLanes), Vec::load(b + i + j * Vec::kLanes),
-                     acc[j]);
+      acc[j] =
+          fmadd(Vec::load(a + i + j * Vec::kLanes), Vec::load(b + i + j * Vec::kLanes), acc[j]);
   }
   float lanes[Vec::kLanes];
   ((acc[0] + acc[1]) + (acc[2] + acc[3])).store(lanes);
   float sum = 0;
-  for (float v : lanes) sum += v;
-  for (; i < count; ++i) sum += a[i] * b[i];
+  for (float v : lanes)
+    sum += v;
+  for (; i < count; ++i)
+    sum += a[i] * b[i];
   return sum;
 }
 
@@ -66,7 +68,8 @@ inline Tensor<float> linear_f32(const Tensor<float>& x, const Tensor<float>& wei
   e.row_bias = b;
   gemm_packed_a(packed, lp.n, x.data(), 1, lp.in, transposed.data(), lp.n, e);
   for (int64_t o = 0; o < lp.out; ++o) {
-    for (int64_t n = 0; n < lp.n; ++n) y.data()[n * lp.out + o] = transposed.data()[o * lp.n + n];
+    for (int64_t n = 0; n < lp.n; ++n)
+      y.data()[n * lp.out + o] = transposed.data()[o * lp.n + n];
   }
   return y;
 }

@@ -37,9 +37,15 @@ struct Vec {
   static Vec load(const float* p) { return {_mm512_loadu_ps(p)}; }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
 };
-inline Vec fmadd(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
-inline Vec operator+(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
-inline Vec max(Vec a, Vec b) { return {_mm512_max_ps(a.v, b.v)}; }
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+  return {_mm512_fmadd_ps(a.v, b.v, c.v)};
+}
+inline Vec operator+(Vec a, Vec b) {
+  return {_mm512_add_ps(a.v, b.v)};
+}
+inline Vec max(Vec a, Vec b) {
+  return {_mm512_max_ps(a.v, b.v)};
+}
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -53,9 +59,15 @@ struct Vec {
   static Vec load(const float* p) { return {_mm256_loadu_ps(p)}; }
   void store(float* p) const { _mm256_storeu_ps(p, v); }
 };
-inline Vec fmadd(Vec a, Vec b, Vec c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
-inline Vec operator+(Vec a, Vec b) { return {_mm256_add_ps(a.v, b.v)}; }
-inline Vec max(Vec a, Vec b) { return {_mm256_max_ps(a.v, b.v)}; }
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+  return {_mm256_fmadd_ps(a.v, b.v, c.v)};
+}
+inline Vec operator+(Vec a, Vec b) {
+  return {_mm256_add_ps(a.v, b.v)};
+}
+inline Vec max(Vec a, Vec b) {
+  return {_mm256_max_ps(a.v, b.v)};
+}
 
 #else
 
@@ -72,18 +84,21 @@ struct Vec {
 };
 inline Vec fmadd(Vec a, Vec b, Vec c) {
   Vec r;
-  for (int i = 0; i < 4; ++i) r.v[i] = a.v[i] * b.v[i] + c.v[i];
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = a.v[i] * b.v[i] + c.v[i];
   return r;
 }
 inline Vec operator+(Vec a, Vec b) {
   Vec r;
-  for (int i = 0; i < 4; ++i) r.v[i] = a.v[i] + b.v[i];
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = a.v[i] + b.v[i];
   return r;
 }
 inline Vec max(Vec a, Vec b) {
   Vec r;
   // NaN in `a` propagates, matching max_pool2d's rule that a NaN in the window wins.
-  for (int i = 0; i < 4; ++i) r.v[i] = (a.v[i] != a.v[i] || a.v[i] > b.v[i]) ? a.v[i] : b.v[i];
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = (a.v[i] != a.v[i] || a.v[i] > b.v[i]) ? a.v[i] : b.v[i];
   return r;
 }
 

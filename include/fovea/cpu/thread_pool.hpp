@@ -25,7 +25,8 @@ class ThreadPool {
  public:
   // A pool that runs loops on `threads` threads in all: the caller plus threads - 1 workers.
   explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+    for (int i = 1; i < threads_; ++i)
+      workers_.emplace_back([this] { work(); });
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -35,7 +36,8 @@ class ThreadPool {
       stopping_ = true;
     }
     wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
+    for (std::thread& t : workers_)
+      t.join();
   }
 
   int size() const { return threads_; }
@@ -45,7 +47,8 @@ class ThreadPool {
   void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
     if (end <= begin) return;
     if (threads_ == 1 || end - begin == 1 || inside_worker()) {
-      for (int64_t i = begin; i < end; ++i) fn(i);
+      for (int64_t i = begin; i < end; ++i)
+        fn(i);
       return;
     }
     std::unique_lock<std::mutex> run_lock(run_mutex_);  // one loop at a time per pool
@@ -156,7 +159,9 @@ inline ThreadPool& global_thread_pool() {
   return *slot;
 }
 
-inline int num_threads() { return global_thread_pool().size(); }
+inline int num_threads() {
+  return global_thread_pool().size();
+}
 
 inline void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
   global_thread_pool().parallel_for(begin, end, fn);

@@ -22,8 +22,9 @@ namespace fovea {
 namespace detail {
 
 inline void fold_pair(nn::Conv2d& conv, nn::BatchNorm2d& bn, const std::string& where) {
-  FOVEA_CHECK(conv.out_channels() == bn.channels(), "fold_batchnorm_in_place: ", where, " conv has ",
-              conv.out_channels(), " output channels but its batch norm has ", bn.channels());
+  FOVEA_CHECK(conv.out_channels() == bn.channels(), "fold_batchnorm_in_place: ", where,
+              " conv has ", conv.out_channels(), " output channels but its batch norm has ",
+              bn.channels());
   const FoldedConv folded = fold_batchnorm(conv.weight(), conv.bias(), bn.weight(), bn.bias(),
                                            bn.running_mean(), bn.running_var(), bn.eps());
   std::copy(folded.weight.begin(), folded.weight.end(), conv.weight().begin());

@@ -25,7 +25,8 @@ inline int enable_weight_caching(nn::Module& module) {
     conv->set_weight_caching(true);
     ++count;
   }
-  for (const auto& child : module.children()) count += enable_weight_caching(*child.second);
+  for (const auto& child : module.children())
+    count += enable_weight_caching(*child.second);
   return count;
 }
 

@@ -31,8 +31,8 @@ inline Tensor<float> conv2d_fused(const Tensor<float>& x, const Tensor<float>& w
                                   const Conv2dEpilogue& epilogue,
                                   Conv2dPrepared* prepared = nullptr) {
   const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
-  FOVEA_CHECK(bias.empty() || bias.shape() == Shape{cp.k}, "conv2d bias must be [", cp.k,
-              "], got ", bias.shape());
+  FOVEA_CHECK(bias.empty() || bias.shape() == Shape{cp.k}, "conv2d bias must be [", cp.k, "], got ",
+              bias.shape());
   FOVEA_CHECK(weight.layout() == Layout::nchw, "conv2d weight must be stored (K, C, R, S)");
   const Tensor<float>* residual = epilogue.residual;
   FOVEA_CHECK(residual == nullptr || residual->shape() == cp.output_shape(),
