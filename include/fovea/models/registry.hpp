@@ -98,10 +98,11 @@ inline std::unique_ptr<nn::Module> build_model(const std::string& name,
               options.num_classes);
   std::string known;
   for (const auto& [entry_name, builder] : detail::model_table()) {
-    if (entry_name != name) continue;
-    std::unique_ptr<nn::Module> model = builder(options);
-    if (options.bn_eps) detail::set_batchnorm_eps(*model, *options.bn_eps);
-    return model;
+    if (entry_name == name) {
+      std::unique_ptr<nn::Module> model = builder(options);
+      if (options.bn_eps) detail::set_batchnorm_eps(*model, *options.bn_eps);
+      return model;
+    }
     known += (known.empty() ? "" : ", ") + entry_name;
   }
   fail("unknown model '", name, "' (known models: ", known, ")");
