@@ -82,7 +82,9 @@ class ExportTorchvisionTest(unittest.TestCase):
         self.assertFalse(any(k.endswith("num_batches_tracked") for k in tensors))
         self.assertEqual(tensors["classifier.1.weight"].shape, (10, 1280))
         var = tensors["features.0.1.running_var"]
-        self.assertTrue(np.all((var >= 0.5) & (var <= 1.5)))
+        # Measured on a random batch, so positive and not torchvision's fresh 1.
+        self.assertTrue(np.all(var > 0))
+        self.assertGreater(np.abs(var - 1).max(), 0.01)
         self.assertGreater(np.abs(tensors["features.0.1.running_mean"]).max(), 0.01)
         # torchvision would leave this batch norm's weight at exactly 1.
         self.assertGreater(np.abs(tensors["features.1.conv.1.weight"] - 1).max(), 0.01)
