@@ -94,6 +94,7 @@ inline void load_state_dict(nn::Module& model, const SafeTensorsFile& file, bool
     if (t.tensor->layout() == Layout::nhwc) loaded = loaded.to_layout(Layout::nhwc);
     std::memcpy(t.tensor->data(), loaded.data(), loaded.size_bytes());
   }
+  model.parameters_changed();
 }
 
 // Writes every parameter and buffer of the module as F32 under its dotted name, with

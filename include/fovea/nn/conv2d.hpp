@@ -86,13 +86,17 @@ class Conv2d : public Module {
     }
   }
 
-  // Keep the kernel's packed weights between calls. Writes that bypass weight() (through
-  // named_tensors(), e.g. load_state_dict) are not noticed: turn caching on after loading.
+  // Keep the kernel's packed weights between calls. Writes through weight() drop them; writes
+  // that go through named_tensors() must be followed by parameters_changed() (load_state_dict
+  // and the training loop do this).
   void set_weight_caching(bool on) {
     cache_weights_ = on;
     prepared_.reset();
   }
   bool weight_caching() const { return cache_weights_; }
+
+ protected:
+  void on_parameters_changed() override { prepared_.reset(); }
 
  private:
   Conv2dAttrs attrs_;

@@ -57,6 +57,13 @@ class Module {
     collect_parameters_with_grads(prefix, out);
     return out;
   }
+  // Tells this module and every one below it that parameters were written from outside (a
+  // loader, an optimizer step), so state derived from them (packed conv weights) is rebuilt.
+  void parameters_changed() {
+    on_parameters_changed();
+    for (auto& child : children_)
+      child.second->parameters_changed();
+  }
   void zero_grad() {
     for (NamedTensor& p : named_parameters_with_grads())
       p.grad->fill(0.0f);
@@ -131,6 +138,8 @@ class Module {
   }
 
  protected:
+  // Drops whatever this module derived from its own parameters; see parameters_changed().
+  virtual void on_parameters_changed() {}
   void register_parameter(std::string name, Tensor<float>* t) {
     tensors_.push_back({std::move(name), t, TensorRole::parameter});
   }

@@ -126,6 +126,7 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
       model.backward(loss.grad);
       if (o.clip_norm > 0) clip_grad_norm(optimizer.params(), o.clip_norm);
       optimizer.step();
+      model.parameters_changed();
       loss_sum += loss.loss * double(ids.size());
       seen += int64_t(ids.size());
       for (int64_t i = 0; i < logits.dim(0); ++i) {
