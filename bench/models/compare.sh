@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Whole-model CPU latency of fovea, ONNX Runtime and PyTorch on the same models, weights,
+# batch sizes and thread counts, in one run; prints a markdown table and writes it to
+# BUILD/bench_models.md. See docs/benchmarking.md.
+#
+#   bench/models/compare.sh [BUILD_DIR]        (default: build; needs BUILD/examples/classify)
+#
+# Environment: MODELS ("resnet50 mobilenet_v2 efficientnet_b0"), BATCHES ("1 8"),
+# THREADS ("1 2"), ORT_DIR (where `npm install --ignore-scripts onnxruntime-node` was run;
+# default ~/.cache/fovea/ort), PYTHON (/usr/bin/python3 with torch and torchvision).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+build="$(cd "${1:-$root/build}" && pwd)"
+models="${MODELS:-resnet50 mobilenet_v2 efficientnet_b0}"
+batches="${BATCHES:-1 8}"
+threads_list="${THREADS:-1 2}"
+ort_dir="${ORT_DIR:-$HOME/.cache/fovea/ort}"
+python="${PYTHON:-/usr/bin/python3}"
+classify="$build/examples/classify/classify"
+work="$build/models"
+out="$build/bench_models.md"
+
+die() { echo "compare.sh: $*" >&2; exit 1; }
+[[ -x "$classify" ]] || die "$classify not found: cmake --build $build --target classify"
+[[ -d "$ort_dir/node_modules/onnxruntime-node" ]] ||
+  die "no onnxruntime-node in $ort_dir: (mkdir -p $ort_dir && cd $ort_dir && npm install --ignore-scripts onnxruntime-node)"
+"$python" -c "import torch, torchvision" 2>/dev/null || die "$python cannot import torch"
+
+# Fewer timed iterations where one forward is long; every engine gets the same count.
+iterations() {  # model batch
+  local base=30
+  [[ "$1" == resnet50 ]] && base=12
+  (( $2 > 1 )) && base=$(( base / 3 ))
+  echo "$base"
+}
+
+median_of() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' | tail -1; }
+
+mkdir -p "$work"
+for model in $models; do
+  missing=0
+  for b in $batches; do [[ -f "$work/${model}_b$b.onnx" ]] || missing=1; done
+  [[ -f "$work/$model.safetensors" && -f "$work/$model.pt" ]] || missing=1
+  if (( missing )); then
+    echo "exporting $model ..." >&2
+    "$python" "$here/export_models.py" --model "$model" --out-dir "$work" \
+      --batches "$(echo $batches | tr ' ' ',')" >&2
+  fi
+done
+
+raw="$work/raw.tsv"
+: > "$raw"
+for model in $models; do
+  for b in $batches; do
+    for t in $threads_list; do
+      n=$(iterations "$model" "$b")
+      echo "$model batch $b threads $t: $n iterations each" >&2
+      fovea=$("$classify" --weights "$work/$model.safetensors" --input-shape "$b,3,224,224" \
+                --bench "$n" --threads "$t" --topk 0 2>/dev/null | median_of)
+      ort=$(NODE_PATH="$ort_dir/node_modules" node "$here/ort_bench.js" \
+              "$work/${model}_b$b.onnx" "$n" "$t" | median_of)
+      torch=$("$python" "$here/torch_bench.py" --model "$model" --state "$work/$model.pt" \
+                --batch "$b" --threads "$t" --iters "$n" | median_of)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$b" "$t" "$fovea" "$ort" "$torch" >> "$raw"
+    done
+  done
+done
+
+{
+  echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores;" \
+       "ONNX Runtime $(node -p "require('$ort_dir/node_modules/onnxruntime-node/package.json').version");" \
+       "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Median latency over" \
+       "the timed forwards after warm-up; img/s = batch / median. Ratios are throughput" \
+       "ratios: > 1 means fovea is faster."
+  echo
+  echo "| model | batch | threads | fovea ms | ORT ms | PyTorch ms | fovea img/s | ORT img/s | PyTorch img/s | fovea/ORT | fovea/PyTorch |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F'\t' '{
+    printf "| %s | %d | %d | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f | %.2f | %.2f |\n",
+      $1, $2, $3, $4, $5, $6, 1000 * $2 / $4, 1000 * $2 / $5, 1000 * $2 / $6, $5 / $4, $6 / $4
+  }' "$raw"
+} | tee "$out"
+echo "wrote $out" >&2
