@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fovea/fovea.hpp"
+#include "fovea/plan/activation_memory.hpp"
 #include "fovea/plan/inference.hpp"
 
 namespace {
@@ -27,6 +28,7 @@ struct Args {
   int64_t bench_iters = 0;  // > 0: time this many forwards after the first and print the median
   int64_t batch = 0;        // > 0: replaces N of --input-shape
   int64_t threads = 0;      // > 0: CPU kernel threads
+  bool report_memory = false;  // with --bench: peak activation memory of one forward
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -34,9 +36,10 @@ struct Args {
   std::cerr << "usage: classify [--model NAME] (--weights FILE | --random-init SEED)\n"
                "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
                "                [--num-classes K] [--topk K]\n"
-               "                [--bench ITERS] [--batch B] [--threads T]\n"
+               "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
                "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
-               "then prints median_ms over ITERS forwards\n"
+               "then prints median_ms over ITERS forwards; --report-memory also prints the peak\n"
+               "activation memory of one forward (weights excluded)\n"
                "models: ";
   for (const std::string& name : fovea::model_names()) std::cerr << name << " ";
   std::cerr << "\n";
@@ -88,6 +91,7 @@ Args parse_args(int argc, char** argv) {
     else if (flag == "--bench") args.bench_iters = number();
     else if (flag == "--batch") args.batch = number();
     else if (flag == "--threads") args.threads = number();
+    else if (flag == "--report-memory") args.report_memory = true;
     else if (flag == "--help" || flag == "-h") usage("");
     else usage("unknown option " + flag);
   }
@@ -167,6 +171,13 @@ int main(int argc, char** argv) {
       std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
       std::printf("median_ms=%.2f iters=%lld threads=%d\n", times[times.size() / 2],
                   static_cast<long long>(args.bench_iters), fovea::num_threads());
+      if (args.report_memory) {
+        const fovea::AllocationStats mem = fovea::measure_activation_peak(*model, input.shape());
+        const auto mib = [](int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); };
+        std::printf("activation_peak_mib=%.2f largest_allocation_mib=%.2f allocations=%lld\n",
+                    mib(mem.peak_bytes), mib(mem.largest_bytes),
+                    static_cast<long long>(mem.allocations));
+      }
     }
   } catch (const fovea::Error& e) {
     std::cerr << "classify: " << e.what() << "\n";

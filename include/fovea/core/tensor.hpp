@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "fovea/config.hpp"
+#include "fovea/core/allocation_tracker.hpp"
 #include "fovea/core/dtype.hpp"
 #include "fovea/core/error.hpp"
 #include "fovea/core/rng.hpp"
@@ -45,7 +46,11 @@ inline std::shared_ptr<void> allocate_aligned(size_t bytes) {
       (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (p == nullptr) throw std::bad_alloc();
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  const uint64_t window = note_allocation(rounded);
+  return std::shared_ptr<void>(p, [rounded, window](void* q) {
+    note_free(rounded, window);
+    std::free(q);
+  });
 }
 
 }  // namespace detail

@@ -7,7 +7,19 @@
 #include <memory>
 #include <new>
 
+#include "fovea/core/allocation_tracker.hpp"
+
 namespace fovea::cpu {
+
+// Frees a buffer and takes it off the allocation count (core/allocation_tracker.hpp).
+struct AlignedBufferFree {
+  size_t bytes = 0;
+  uint64_t window = 0;
+  void operator()(float* p) const {
+    detail::note_free(bytes, window);
+    std::free(p);
+  }
+};
 
 class AlignedBuffer {
  public:
@@ -20,7 +32,8 @@ class AlignedBuffer {
     const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes);
     if (p == nullptr) throw std::bad_alloc();
-    data_.reset(static_cast<float*>(p));
+    data_ = std::unique_ptr<float[], AlignedBufferFree>(
+        static_cast<float*>(p), AlignedBufferFree{bytes, detail::note_allocation(bytes)});
     capacity_ = count;
   }
 
@@ -29,10 +42,7 @@ class AlignedBuffer {
   int64_t capacity() const { return capacity_; }
 
  private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  std::unique_ptr<float[], Free> data_;
+  std::unique_ptr<float[], AlignedBufferFree> data_;
   int64_t capacity_ = 0;
 };
 
