@@ -41,6 +41,11 @@ struct ResNetOptions {
 
 namespace detail {
 
+// Once fold_batchnorm_in_place has made a block's batch norms the identity, an inference forward
+// runs each conv with its ReLU (and the residual add) as the conv's epilogue: one pass over the
+// output instead of three. Training and unfolded models take the layer-by-layer path.
+inline const Conv2dEpilogue kReluEpilogue{ActivationKind::relu, nullptr};
+
 inline std::unique_ptr<nn::Conv2d> resnet_conv(int64_t in, int64_t out, int64_t kernel,
                                                int64_t stride, const ResNetOptions& options) {
   return std::make_unique<nn::Conv2d>(in, out, kernel, Conv2dAttrs::make(stride, kernel / 2),
@@ -75,6 +80,11 @@ class BasicBlock : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (!training() && bn1_->folded() && bn2_->folded()) {
+      const Tensor<float> out = conv1_->forward_fused(x, detail::kReluEpilogue);
+      const Tensor<float> identity = downsample_ ? downsample_->forward(x) : x;
+      return conv2_->forward_fused(out, Conv2dEpilogue{ActivationKind::relu, &identity});
+    }
     Tensor<float> out = relu_->forward(bn1_->forward(conv1_->forward(x)));
     out = bn2_->forward(conv2_->forward(out));
     const Tensor<float> identity = downsample_ ? downsample_->forward(x) : x;
@@ -113,6 +123,12 @@ class Bottleneck : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (!training() && bn1_->folded() && bn2_->folded() && bn3_->folded()) {
+      const Tensor<float> out = conv2_->forward_fused(
+          conv1_->forward_fused(x, detail::kReluEpilogue), detail::kReluEpilogue);
+      const Tensor<float> identity = downsample_ ? downsample_->forward(x) : x;
+      return conv3_->forward_fused(out, Conv2dEpilogue{ActivationKind::relu, &identity});
+    }
     Tensor<float> out = relu_->forward(bn1_->forward(conv1_->forward(x)));
     out = relu_->forward(bn2_->forward(conv2_->forward(out)));
     out = bn3_->forward(conv3_->forward(out));
@@ -164,7 +180,9 @@ class ResNet : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    Tensor<float> y = maxpool_->forward(relu_->forward(bn1_->forward(conv1_->forward(x))));
+    Tensor<float> y = !training() && bn1_->folded()
+                          ? maxpool_->forward(conv1_->forward_fused(x, detail::kReluEpilogue))
+                          : maxpool_->forward(relu_->forward(bn1_->forward(conv1_->forward(x))));
     for (nn::Sequential* layer : layers_)
       y = layer->forward(y);
     return fc_->forward(flatten(avgpool_->forward(y), 1));

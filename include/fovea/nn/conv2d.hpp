@@ -41,6 +41,13 @@ class Conv2d : public Module {
                         cache_weights_ ? &prepared_ : nullptr);
   }
 
+  // Inference only: act(conv(x) + bias + residual) in one pass over the output. A model calls
+  // it in place of conv → batch norm → activation (→ add) once the batch norm is folded in.
+  Tensor<float> forward_fused(const Tensor<float>& x, const Conv2dEpilogue& epilogue) {
+    FOVEA_CHECK(!training(), "Conv2d::forward_fused is for inference mode (it keeps no input)");
+    return conv2d_fused(x, weight_, bias_, attrs_, epilogue, cache_weights_ ? &prepared_ : nullptr);
+  }
+
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     const Tensor<float> x = saved_.pop(kind());
     const Conv2dGradients<float> g = conv2d_backward(x, weight_, grad_out, attrs_, has_bias());
