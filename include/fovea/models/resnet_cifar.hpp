@@ -97,11 +97,10 @@ class CifarBasicBlock : public nn::Module {
   // residual sum sends the same gradient down both branches, whose input gradients add.
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     const Saved s = saved_.pop(kind());
-    const Tensor<float> g_sum = activation_backward_reference(s.output, grad_out,
-                                                              ActivationKind::relu);
+    const Tensor<float> g_sum = activation_backward(s.output, grad_out, ActivationKind::relu);
     const Tensor<float> g_shortcut = shortcut_->backward(g_sum);
     Tensor<float> g = conv2_->backward(bn2_->backward(g_sum));
-    g = activation_backward_reference(s.hidden, g, ActivationKind::relu);
+    g = activation_backward(s.hidden, g, ActivationKind::relu);
     g = conv1_->backward(bn1_->backward(g));
     return add(g, g_shortcut);
   }
@@ -159,7 +158,7 @@ class CifarResNet : public nn::Module {
     g = adaptive_avg_pool2d_backward_reference(features, g);
     for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer)
       g = (*layer)->backward(g);
-    g = activation_backward_reference(saved_stem_.pop(kind()), g, ActivationKind::relu);
+    g = activation_backward(saved_stem_.pop(kind()), g, ActivationKind::relu);
     return conv1_->backward(bn1_->backward(g));
   }
   std::string kind() const override { return "ResNet"; }

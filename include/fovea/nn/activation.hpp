@@ -20,7 +20,7 @@ class Activation : public Module {
     return fovea::activation(x, kind_);
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
-    return activation_backward_reference(saved_.pop(kind()), grad_out, kind_);
+    return activation_backward(saved_.pop(kind()), grad_out, kind_);
   }
 
   std::string kind() const override { return activation_name(kind_); }

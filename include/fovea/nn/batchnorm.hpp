@@ -8,6 +8,7 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
@@ -44,7 +45,8 @@ class BatchNorm2d : public Module {
       return x;
     }
     if (!training()) return batchnorm(x, weight_, bias_, running_mean_, running_var_, eps_);
-    const BatchStatistics<float> batch = batch_statistics(x);
+    BatchNormTraining<float> result = batchnorm_training(x, weight_, bias_, eps_);
+    const BatchStatistics<float>& batch = result.statistics;
     FOVEA_CHECK(batch.count > 1, "BatchNorm2d in training mode needs more than one value per ",
                 "channel, got input ", x.shape());
     // The running variance is the unbiased estimate; the batch is normalized with the biased one.
@@ -56,12 +58,12 @@ class BatchNorm2d : public Module {
           static_cast<float>((1 - momentum_) * running_var_(c) + momentum_ * batch.var(c) * unbias);
     }
     saved_.push({x, batch.mean, batch.var});
-    return batchnorm(x, weight_, bias_, batch.mean, batch.var, eps_);
+    return std::move(result.output);
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     const Saved s = saved_.pop(kind());
     const BatchNormGradients<float> g =
-        batchnorm_training_backward_reference(s.input, weight_, s.mean, s.var, eps_, grad_out);
+        batchnorm_training_backward(s.input, weight_, s.mean, s.var, eps_, grad_out);
     accumulate_gradient(grad_of(weight_), g.weight);
     accumulate_gradient(grad_of(bias_), g.bias);
     return g.input;

@@ -3,9 +3,11 @@
 // linear range; Hardswish's is x/3 + 1/2 on [-3, 3]).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "fovea/core/tensor.hpp"
+#include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/activation/params.hpp"
 
 namespace fovea {
@@ -50,6 +52,28 @@ Tensor<T> activation_backward_reference(const Tensor<T>& x, const Tensor<T>& gra
     grad_x[i] =
         convert<T>(convert<Acc>(g[i]) * activation_derivative(kind, convert<Acc>(x[i])));
   }
+  return grad_x;
+}
+
+// The float entry point: ReLU (the training hot path) as a vectorizable multiply by 0 or 1 —
+// the reference's bits, zero signs included — in parallel chunks; other kinds and mixed layouts
+// go to the reference.
+inline Tensor<float> activation_backward(const Tensor<float>& x, const Tensor<float>& grad_y,
+                                         ActivationKind kind) {
+  if (kind != ActivationKind::relu || x.layout() != grad_y.layout())
+    return activation_backward_reference(x, grad_y, kind);
+  FOVEA_CHECK(x.shape() == grad_y.shape(), "activation backward: gradient ", grad_y.shape(),
+              " does not match the input ", x.shape());
+  Tensor<float> grad_x(x.shape(), x.layout());
+  constexpr int64_t kChunk = int64_t(1) << 16;
+  const int64_t count = x.numel();
+  parallel_for(0, (count + kChunk - 1) / kChunk, [&](int64_t chunk) {
+    const int64_t begin = chunk * kChunk, end = std::min(count, begin + kChunk);
+    const float *xs = x.data(), *g = grad_y.data();
+    float* dx = grad_x.data();
+    for (int64_t i = begin; i < end; ++i)
+      dx[i] = g[i] * (xs[i] > 0.0f ? 1.0f : 0.0f);
+  });
   return grad_x;
 }
 

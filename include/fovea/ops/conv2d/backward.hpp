@@ -3,15 +3,20 @@
 //   dy · w  to dx at (n, c, ih, iw),   dy · x  to dw at (k, c', r, s),   dy  to db[k].
 // conv2d_backward_reference walks exactly those terms; conv2d_backward gets the same sums as
 // GEMMs per group over a chunk of images:
-//   cols [C/G·R·S, B·P·Q] = im2col(x),  dW_g += dY_g · colsᵀ,  dcols = W_gᵀ · dY_g → col2im(dx).
+//   cols [C/G·R·S, B·P·Q] = im2col(x),  dW_gᵀ += cols · dY_gᵀ,  dcols = W_gᵀ · dY_g → col2im(dx).
+// For stride 1 without dilation or groups, dx is itself a convolution, of dy with the weights
+// flipped in space and transposed in channels, padded by R − 1 − pad, and runs on the forward
+// conv kernels instead.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
 #include "fovea/core/tensor.hpp"
+#include "fovea/cpu/conv2d_gemm.hpp"
 #include "fovea/cpu/gemm.hpp"
 #include "fovea/cpu/thread_pool.hpp"
+#include "fovea/ops/conv2d/conv2d.hpp"
 #include "fovea/ops/conv2d/params.hpp"
 
 namespace fovea {
@@ -80,29 +85,19 @@ Conv2dGradients<T> conv2d_backward_reference(const Tensor<T>& x, const Tensor<T>
 
 namespace detail {
 
-// Rows (c', r, s) × columns (image b, p, q) of group g's input patches for images
-// [n0, n0 + count); zero where the window reads padding. Rows are independent, so threads split
-// them.
-inline void conv_im2col(const Tensor<float>& x, const Conv2dParams& cp, int64_t g, int64_t n0,
-                        int64_t count, float* cols) {
-  const Conv2dAttrs& a = cp.attrs;
-  const int64_t rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
-  parallel_for(0, rows, [&](int64_t row) {
+// Rows [row0, row1) of (c', r, s) × columns (image b, p, q) of group g's input patches for
+// images [n0, n0 + count); zero where the window reads padding.
+inline void conv_im2col_rows(const Tensor<float>& x, const Conv2dParams& cp, int64_t g,
+                             int64_t n0, int64_t count, int64_t row0, int64_t row1, float* cols) {
+  const int64_t pq = cp.p * cp.q;
+  for (int64_t row = row0; row < row1; ++row) {
     const int64_t c = g * cp.c_per_group() + row / (cp.r * cp.s);
     const int64_t r = row / cp.s % cp.r, s = row % cp.s;
-    float* dst = cols + row * count * pq;
     for (int64_t b = 0; b < count; ++b) {
       const float* plane = x.data() + ((n0 + b) * cp.c + c) * cp.h * cp.w;
-      for (int64_t p = 0; p < cp.p; ++p) {
-        const int64_t ih = p * a.stride_h - a.pad_top + r * a.dilation_h;
-        for (int64_t q = 0; q < cp.q; ++q) {
-          const int64_t iw = q * a.stride_w - a.pad_left + s * a.dilation_w;
-          const bool inside = ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w;
-          *dst++ = inside ? plane[ih * cp.w + iw] : 0.0f;
-        }
-      }
+      cpu::detail::im2col_row(plane, cp, r, s, cols + (row * count + b) * pq);
     }
-  });
+  }
 }
 
 // Adds column gradients back onto the input gradient: the transpose of conv_im2col. Threads
@@ -131,10 +126,106 @@ inline void conv_col2im(const float* cols, const Conv2dParams& cp, int64_t g, in
   });
 }
 
+// Whether dx = conv2d(dy, flipped weights, R − 1 − pad): stride 1, no dilation, one group, and
+// padding of at most R − 1 (S − 1) on every side.
+inline bool input_gradient_is_a_conv(const Conv2dParams& cp) {
+  const Conv2dAttrs& a = cp.attrs;
+  return a.stride_h == 1 && a.stride_w == 1 && a.dilation_h == 1 && a.dilation_w == 1 &&
+         cp.groups() == 1 && std::max(a.pad_top, a.pad_bottom) <= cp.r - 1 &&
+         std::max(a.pad_left, a.pad_right) <= cp.s - 1 && a.pad_top >= 0 && a.pad_bottom >= 0 &&
+         a.pad_left >= 0 && a.pad_right >= 0;
+}
+
+// dx[n, c, i, j] = Σ dy[n, k, i + pad − r, j + pad − s] · w[k, c, r, s]; with r' = R − 1 − r that
+// is a convolution of dy with w'[c, k, r', s'] = w[k, c, R − 1 − r', S − 1 − s'].
+inline Tensor<float> conv_input_gradient_as_conv(const Tensor<float>& weight,
+                                                 const Tensor<float>& grad_y,
+                                                 const Conv2dParams& cp) {
+  Tensor<float> flipped(Shape{cp.c, cp.k, cp.r, cp.s});
+  for (int64_t k = 0; k < cp.k; ++k)
+    for (int64_t c = 0; c < cp.c; ++c)
+      for (int64_t r = 0; r < cp.r; ++r)
+        for (int64_t s = 0; s < cp.s; ++s)
+          flipped(c, k, cp.r - 1 - r, cp.s - 1 - s) = weight(k, c, r, s);
+  const Conv2dAttrs& a = cp.attrs;
+  Conv2dAttrs t;
+  t.pad_top = cp.r - 1 - a.pad_top, t.pad_bottom = cp.r - 1 - a.pad_bottom;
+  t.pad_left = cp.s - 1 - a.pad_left, t.pad_right = cp.s - 1 - a.pad_right;
+  return conv2d(grad_y, flipped, Tensor<float>(), t);
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// dW_g += (cols · dY_gᵀ)ᵀ for every image, cols [C/G·R·S, P·Q] being the image's patches. Tasks
+// own blocks of rows (c', r, s): each builds its rows' patches for a few images at a time (so
+// they stay in cache), packs them and runs the GEMM on its own thread, then adds the product
+// into its rows in image order. No sum is split across tasks, so the bits do not depend on the
+// thread count.
+inline void conv_weight_gradient(const Tensor<float>& x, const Tensor<float>& grad_y,
+                                 const Conv2dParams& cp, int64_t g, float* dw_g) {
+  const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
+  // dY_gᵀ as [N·P·Q, K/G], so the GEMM packs it with contiguous loads.
+  std::vector<float> dy_t(static_cast<size_t>(cp.n * pq * kg));
+  parallel_for(0, cp.n, [&](int64_t n) {
+    for (int64_t k = 0; k < kg; ++k) {
+      const float* src = grad_y.data() + (n * cp.k + g * kg + k) * pq;
+      float* dst = dy_t.data() + n * pq * kg + k;
+      for (int64_t i = 0; i < pq; ++i)
+        dst[i * kg] = src[i];
+    }
+  });
+  const int64_t images_per_step = std::max<int64_t>(1, 2048 / std::max<int64_t>(pq, 1));
+  const int64_t panels = (rows + cpu::kGemmMr - 1) / cpu::kGemmMr;
+  const int64_t tasks_wanted = 2 * int64_t(num_threads());
+  const int64_t block = (panels + tasks_wanted - 1) / tasks_wanted * cpu::kGemmMr;
+  parallel_for(0, (rows + block - 1) / block, [&](int64_t task) {
+    const int64_t row0 = task * block, row1 = std::min(rows, row0 + block), height = row1 - row0;
+    std::vector<float> cols(static_cast<size_t>(height * images_per_step * pq));
+    std::vector<float> product(static_cast<size_t>(height * kg));
+    std::vector<double> sum(product.size(), 0.0);
+    for (int64_t n0 = 0; n0 < cp.n; n0 += images_per_step) {
+      const int64_t count = std::min(images_per_step, cp.n - n0), width = count * pq;
+      // Rows [row0, row1) of the patch matrix, rebased to start at row 0 of `cols`.
+      conv_im2col_rows(x, cp, g, n0, count, row0, row1, cols.data() - row0 * width);
+      const cpu::PackedMatrixA patches(height, width, cols.data(), width, 1);
+      cpu::gemm_packed_a(patches, kg, dy_t.data() + n0 * pq * kg, kg, 1, product.data(), kg, {});
+      for (size_t i = 0; i < product.size(); ++i)
+        sum[i] += product[i];
+    }
+    for (int64_t row = row0; row < row1; ++row)
+      for (int64_t k = 0; k < kg; ++k)
+        dw_g[k * rows + row] = static_cast<float>(sum[static_cast<size_t>((row - row0) * kg + k)]);
+  });
+}
+
+// dx for one group by GEMM and col2im, chunk by chunk of images so the column matrix stays
+// near 16 MiB: dcols = W_gᵀ · dY_g, then col2im adds them onto dx.
+inline void conv_input_gradient_by_col2im(const Tensor<float>& weight, const Tensor<float>& grad_y,
+                                          const Conv2dParams& cp, int64_t g, Tensor<float>& dx) {
+  const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
+  const int64_t chunk = std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(rows * pq, 1),
+                                            1, std::max<int64_t>(cp.n, 1));
+  std::vector<float> dcols(static_cast<size_t>(rows * chunk * pq));
+  std::vector<float> dy(static_cast<size_t>(kg * chunk * pq));
+  // W_gᵀ read in place: element (row, k) is weight[(g·K/G + k) · rows + row].
+  const cpu::PackedMatrixA w_t(rows, kg, weight.data() + g * kg * rows, 1, rows);
+  for (int64_t n0 = 0; n0 < cp.n; n0 += chunk) {
+    const int64_t count = std::min(chunk, cp.n - n0), width = count * pq;
+    // dY_g as [K/G, B·P·Q].
+    for (int64_t k = 0; k < kg; ++k)
+      for (int64_t b = 0; b < count; ++b)
+        std::copy_n(grad_y.data() + ((n0 + b) * cp.k + g * kg + k) * pq, pq,
+                    dy.data() + k * width + b * pq);
+    cpu::gemm_packed_a(w_t, width, dy.data(), width, 1, dcols.data(), width, {});
+    conv_col2im(dcols.data(), cp, g, n0, count, dx);
+  }
+}
+
 }  // namespace detail
 
 // Float gradients through the packed GEMM for NCHW tensors; other layouts use the reference.
-// Images go in chunks so the patch matrix stays near 16 MiB whatever the batch.
 inline Conv2dGradients<float> conv2d_backward(const Tensor<float>& x, const Tensor<float>& weight,
                                               const Tensor<float>& grad_y,
                                               const Conv2dAttrs& attrs, bool has_bias) {
@@ -143,34 +234,15 @@ inline Conv2dGradients<float> conv2d_backward(const Tensor<float>& x, const Tens
   const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
   FOVEA_CHECK(grad_y.shape() == cp.output_shape(), "conv2d backward: gradient ", grad_y.shape(),
               " should have the output's shape ", cp.output_shape());
-  const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
-  const int64_t chunk = std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(rows * pq, 1),
-                                            1, std::max<int64_t>(cp.n, 1));
-  Conv2dGradients<float> out{Tensor<float>(x.shape()), Tensor<float>(weight.shape()),
-                             Tensor<float>()};
-  std::vector<float> cols(static_cast<size_t>(rows * chunk * pq));
-  std::vector<float> dcols(cols.size());
-  std::vector<float> dy(static_cast<size_t>(kg * chunk * pq));
-  std::vector<float> dw(static_cast<size_t>(kg * rows));
-  for (int64_t n0 = 0; n0 < cp.n; n0 += chunk) {
-    const int64_t count = std::min(chunk, cp.n - n0), width = count * pq;
-    for (int64_t g = 0; g < cp.groups(); ++g) {
-      // dY_g as [K/G, B·P·Q].
-      for (int64_t k = 0; k < kg; ++k)
-        for (int64_t b = 0; b < count; ++b)
-          std::copy_n(grad_y.data() + ((n0 + b) * cp.k + g * kg + k) * pq, pq,
-                      dy.data() + k * width + b * pq);
-      detail::conv_im2col(x, cp, g, n0, count, cols.data());
-      const cpu::PackedMatrixA dy_packed(kg, width, dy.data(), width, 1);
-      cpu::gemm_packed_a(dy_packed, rows, cols.data(), 1, width, dw.data(), rows, {});
-      float* dw_g = out.weight.data() + g * kg * rows;
-      for (int64_t i = 0; i < kg * rows; ++i)
-        dw_g[i] += dw[static_cast<size_t>(i)];
-      // W_gᵀ read in place: element (row, k) is weight[(g·K/G + k) · rows + row].
-      const cpu::PackedMatrixA w_t(rows, kg, weight.data() + g * kg * rows, 1, rows);
-      cpu::gemm_packed_a(w_t, width, dy.data(), width, 1, dcols.data(), width, {});
-      detail::conv_col2im(dcols.data(), cp, g, n0, count, out.input);
-    }
+  const int64_t pq = cp.p * cp.q;
+  const bool input_by_conv = detail::input_gradient_is_a_conv(cp);
+  Conv2dGradients<float> out{input_by_conv ? detail::conv_input_gradient_as_conv(weight, grad_y, cp)
+                                           : Tensor<float>(x.shape()),
+                             Tensor<float>(weight.shape()), Tensor<float>()};
+  const int64_t weights_per_group = cp.k_per_group() * cp.c_per_group() * cp.r * cp.s;
+  for (int64_t g = 0; g < cp.groups(); ++g) {
+    detail::conv_weight_gradient(x, grad_y, cp, g, out.weight.data() + g * weights_per_group);
+    if (!input_by_conv) detail::conv_input_gradient_by_col2im(weight, grad_y, cp, g, out.input);
   }
   if (has_bias) {
     out.bias = Tensor<float>(Shape{cp.k});
