@@ -4,6 +4,7 @@
 //   classify --model resnet18 --weights r18.safetensors --input-npy x.npy --dump-logits y.npy
 //   classify --model mobilenet_v2 --random-init 1 --input-shape 2,3,224,224
 //   classify --model resnet50 --random-init 1 --input-shape 1,3,224,224 --bench 20 --threads 1
+//   classify --model resnet50 --random-init 1 --input-shape 8,3,224,224 --device cuda --dtype f16
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "fovea/fovea.hpp"
 #include "fovea/plan/activation_memory.hpp"
 #include "fovea/plan/inference.hpp"
+#include "model_device.hpp"
 
 namespace {
 
@@ -29,6 +31,7 @@ struct Args {
   int64_t batch = 0;        // > 0: replaces N of --input-shape
   int64_t threads = 0;      // > 0: CPU kernel threads
   bool report_memory = false;  // with --bench: peak activation memory of one forward
+  std::string device = "cpu", dtype = "f16";
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -37,9 +40,12 @@ struct Args {
                "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
                "                [--num-classes K] [--topk K]\n"
                "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
+               "                [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
                "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
                "then prints median_ms over ITERS forwards; --report-memory also prints the peak\n"
                "activation memory of one forward (weights excluded)\n"
+               "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
+               "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
                "models: ";
   for (const std::string& name : fovea::model_names()) std::cerr << name << " ";
   std::cerr << "\n";
@@ -91,6 +97,8 @@ Args parse_args(int argc, char** argv) {
     else if (flag == "--bench") args.bench_iters = number();
     else if (flag == "--batch") args.batch = number();
     else if (flag == "--threads") args.threads = number();
+    else if (flag == "--device") args.device = value();
+    else if (flag == "--dtype") args.dtype = value();
     else if (flag == "--report-memory") args.report_memory = true;
     else if (flag == "--help" || flag == "-h") usage("");
     else usage("unknown option " + flag);
@@ -100,6 +108,8 @@ Args parse_args(int argc, char** argv) {
   if (args.weights.empty() && args.model.empty()) usage("--random-init needs --model");
   if (args.input_npy.empty() == args.input_shape.empty())
     usage("give exactly one of --input-npy and --input-shape");
+  if (args.report_memory && args.device != "cpu")
+    usage("--report-memory measures the CPU path; it does not apply to --device " + args.device);
   if (args.batch > 0) {
     if (args.input_shape.empty()) usage("--batch needs --input-shape");
     args.input_shape[0] = args.batch;
@@ -151,8 +161,10 @@ int main(int argc, char** argv) {
     }
     FOVEA_CHECK(input.rank() == 4, args.input_npy, ": input must be NCHW (rank 4), got ",
                 input.shape());
+    fovea::examples::ModelOnDevice runner(*model, fovea::examples::parse_device(args.device),
+                                          fovea::examples::parse_device_dtype(args.dtype));
     const auto t1 = Clock::now();
-    const fovea::Tensor<float> logits = model->forward(input);
+    const fovea::Tensor<float> logits = runner.forward(input);
     const auto t2 = Clock::now();
     print_topk(logits, args.topk);
     if (!args.dump_logits.empty()) fovea::write_npy(args.dump_logits, logits);
@@ -160,12 +172,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
     if (args.bench_iters > 0) {
-      fovea::prepare_for_inference(*model);
-      model->forward(input);  // packs the weights once
+      if (args.device == "cpu") fovea::prepare_for_inference(*model);
+      runner.forward(input);  // packs the weights (CPU) or allocates activations (CUDA) once
       std::vector<double> times;
       for (int64_t i = 0; i < args.bench_iters; ++i) {
         const auto start = Clock::now();
-        model->forward(input);
+        runner.forward(input);
         times.push_back(ms(Clock::now() - start));
       }
       std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());

@@ -16,6 +16,7 @@
 #include "fovea/image/preprocess.hpp"
 #include "fovea/plan/inference.hpp"
 #include "imagenet_classes.hpp"
+#include "model_device.hpp"
 #include "top_k.hpp"
 
 namespace {
@@ -29,13 +30,15 @@ struct Args {
   int64_t resize = -1;  // -1: the weights file's recipe decides
   int64_t crop = -1;
   bool json = false;
+  std::string device = "cpu", dtype = "f16";
   std::vector<std::string> images;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "resnet50_infer: " << problem << "\n";
   std::cerr << "usage: resnet50_infer [--weights FILE] [--topk K] [--threads N] [--resize N]\n"
-               "                      [--crop N] [--json] IMAGE...\n"
+               "                      [--crop N] [--json] [--device cpu|cuda] [--dtype T]\n"
+               "                      IMAGE...\n"
                "  --weights FILE  classifier weights (default "
                "${FOVEA_CACHE:-$HOME/.cache/fovea}/resnet50_v1.safetensors,\n"
                "                  made by weights_tools/fetch_resnet50.sh)\n"
@@ -44,7 +47,9 @@ struct Args {
                "  --resize N      shorter side before the crop, 0 = no resize (default: the "
                "file's recipe)\n"
                "  --crop N        centre crop side, 0 = no crop (default: the file's recipe)\n"
-               "  --json          one JSON object per image and line on stdout\n";
+               "  --json          one JSON object per image and line on stdout\n"
+               "  --device D      cpu (default) or cuda (the GPU, if this build has CUDA)\n"
+               "  --dtype T       element type on the GPU: f16 (default), bf16, f32 (TF32)\n";
   std::exit(2);
 }
 
@@ -80,6 +85,10 @@ Args parse_args(int argc, char** argv) {
       args.resize = count(0);
     else if (flag == "--crop")
       args.crop = count(0);
+    else if (flag == "--device")
+      args.device = value();
+    else if (flag == "--dtype")
+      args.dtype = value();
     else if (flag == "--json")
       args.json = true;
     else if (flag == "--help" || flag == "-h")
@@ -172,6 +181,7 @@ int main(int argc, char** argv) {
   }
   fovea::Preprocessing recipe;
   std::unique_ptr<fovea::nn::Module> model;
+  std::unique_ptr<fovea::examples::ModelOnDevice> runner;
   try {
     if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
     const auto load_start = Clock::now();
@@ -188,6 +198,9 @@ int main(int argc, char** argv) {
     if (args.crop >= 0) recipe.crop = args.crop;
     model = std::move(loaded.model);
     fovea::prepare_for_inference(*model);
+    runner = std::make_unique<fovea::examples::ModelOnDevice>(
+        *model, fovea::examples::parse_device(args.device),
+        fovea::examples::parse_device_dtype(args.dtype));
     // Progress goes to stderr with --json, so that stdout holds only the JSON lines.
     std::fprintf(args.json ? stderr : stdout, "loaded %s from %s in %.1f ms (%d threads)\n",
                  loaded.architecture.c_str(), weights.c_str(), ms_since(load_start),
@@ -203,7 +216,7 @@ int main(int argc, char** argv) {
     try {
       const auto start = Clock::now();
       const fovea::Tensor<float> input = fovea::preprocess(fovea::read_image(file), recipe);
-      const fovea::Tensor<float> probs = fovea::softmax(model->forward(input), 1);
+      const fovea::Tensor<float> probs = fovea::softmax(runner->forward(input), 1);
       print_result(args, file, probs, ms_since(start));
     } catch (const fovea::Error& e) {
       print_failure(args, file, e.what());
