@@ -50,6 +50,7 @@ for model in $models; do
   fi
 done
 
+load_before="$(cut -d" " -f1-3 /proc/loadavg)"
 raw="$work/raw.tsv"
 : > "$raw"
 for model in $models; do
@@ -73,7 +74,8 @@ done
        "ONNX Runtime $(node -p "require('$ort_dir/node_modules/onnxruntime-node/package.json').version");" \
        "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Median latency over" \
        "the timed forwards after warm-up; img/s = batch / median. Ratios are throughput" \
-       "ratios: > 1 means fovea is faster."
+       "ratios: > 1 means fovea is faster. Load average before: $load_before;" \
+       "after: $(cut -d" " -f1-3 /proc/loadavg) (the runs themselves add up to their thread count)."
   echo
   echo "| model | batch | threads | fovea ms | ORT ms | PyTorch ms | fovea img/s | ORT img/s | PyTorch img/s | fovea/ORT | fovea/PyTorch |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
