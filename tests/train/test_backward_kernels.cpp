@@ -1,5 +1,5 @@
-// The float training kernels (batch-norm forward and backward, ReLU backward, conv2d backward on
-// the GEMM and the forward conv kernels) against their double references on random data, and
+// The float training kernels (batch-norm forward and backward, ReLU and max-pool backward, conv2d
+// backward on the GEMM and the forward conv kernels) against their double references on random data, and
 // their independence of the thread count.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,7 @@
 #include "fovea/ops/activation/backward.hpp"
 #include "fovea/ops/batchnorm/backward.hpp"
 #include "fovea/ops/conv2d/backward.hpp"
+#include "fovea/ops/pool2d/backward.hpp"
 
 using namespace fovea;
 
@@ -90,6 +91,30 @@ TEST_SUITE("cpu") {
     // Other kinds go to the reference.
     CHECK(same_bits(activation_backward(x, gy, ActivationKind::silu),
                     activation_backward_reference(x, gy, ActivationKind::silu)));
+  }
+
+  TEST_CASE("max_pool2d backward matches the reference") {
+    Pool2dAttrs lenet;  // 2×2 stride 2: windows do not overlap, so the bits are the reference's
+    lenet.kernel_h = lenet.kernel_w = lenet.stride_h = lenet.stride_w = 2;
+    const Tensor<float> x = uniform({3, 4, 10, 10}, 18);
+    const Tensor<float> gy = uniform({3, 4, 5, 5}, 19);
+    CHECK(same_bits(max_pool2d_backward(x, gy, lenet), max_pool2d_backward_reference(x, gy, lenet)));
+    Pool2dAttrs overlapping;  // 3×3 stride 2 pad 1 (ResNet's stem): shared inputs sum two values
+    overlapping.kernel_h = overlapping.kernel_w = 3;
+    overlapping.stride_h = overlapping.stride_w = 2;
+    overlapping.pad_top = overlapping.pad_left = overlapping.pad_bottom = overlapping.pad_right = 1;
+    const Tensor<float> gy2 = uniform({3, 4, 5, 5}, 20);
+    CHECK(worst_relative_error(max_pool2d_backward(x, gy2, overlapping),
+                               max_pool2d_backward_reference(x.cast<double>(), gy2.cast<double>(),
+                                                             overlapping)) < 1e-6);
+    // A hand-checked window: the maximum 5 of (1, 5; 3, 2) takes the whole gradient 7.
+    Tensor<float> one(Shape{1, 1, 2, 2});
+    one[0] = 1, one[1] = 5, one[2] = 3, one[3] = 2;
+    const Tensor<float> g = max_pool2d_backward(one, Tensor<float>(Shape{1, 1, 1, 1}).fill(7), lenet);
+    CHECK(g[0] == 0);
+    CHECK(g[1] == 7);
+    CHECK(g[2] == 0);
+    CHECK(g[3] == 0);
   }
 
   TEST_CASE("conv2d backward matches the reference on the conv and col2im paths") {

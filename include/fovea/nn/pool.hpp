@@ -34,7 +34,7 @@ class MaxPool2d : public Module {
     return max_pool2d(x, attrs_);
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
-    return max_pool2d_backward_reference(saved_.pop(kind()), grad_out, attrs_);
+    return max_pool2d_backward(saved_.pop(kind()), grad_out, attrs_);
   }
   std::string kind() const override { return "MaxPool2d"; }
   std::string describe() const override { return fovea::detail::describe_pool(attrs_); }

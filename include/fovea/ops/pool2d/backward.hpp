@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "fovea/core/tensor.hpp"
+#include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/pool2d/params.hpp"
 
 namespace fovea {
@@ -49,6 +50,40 @@ Tensor<T> max_pool2d_backward_reference(const Tensor<T>& x, const Tensor<T>& gra
         }
       }
   return dx.template cast<T>().to_layout(x.layout());
+}
+
+// The float entry point for NCHW: the reference's choice of element, a plane per task, the
+// gradients summed in float (in the reference's order) where windows overlap. Other layouts go
+// to the reference.
+inline Tensor<float> max_pool2d_backward(const Tensor<float>& x, const Tensor<float>& grad_y,
+                                         const Pool2dAttrs& attrs) {
+  if (x.layout() != Layout::nchw || grad_y.layout() != Layout::nchw)
+    return max_pool2d_backward_reference(x, grad_y, attrs);
+  const Pool2dParams pp = Pool2dParams::make(x.shape(), attrs, "max_pool2d");
+  detail::check_pool_gradient(grad_y, pp.output_shape(), "max_pool2d");
+  const Pool2dAttrs& a = pp.attrs;
+  Tensor<float> dx(x.shape());
+  parallel_for(0, pp.n * pp.c, [&](int64_t plane) {
+    const float* in = x.data() + plane * pp.h * pp.w;
+    const float* g = grad_y.data() + plane * pp.p * pp.q;
+    float* out = dx.data() + plane * pp.h * pp.w;
+    for (int64_t op = 0; op < pp.p; ++op) {
+      const int64_t h0 = std::max<int64_t>(op * a.stride_h - a.pad_top, 0);
+      const int64_t h1 = std::min(op * a.stride_h - a.pad_top + a.kernel_h, pp.h);
+      for (int64_t oq = 0; oq < pp.q; ++oq) {
+        const int64_t w0 = std::max<int64_t>(oq * a.stride_w - a.pad_left, 0);
+        const int64_t w1 = std::min(oq * a.stride_w - a.pad_left + a.kernel_w, pp.w);
+        int64_t best = h0 * pp.w + w0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) {
+            const float v = in[ih * pp.w + iw];
+            if (v > in[best] || std::isnan(v)) best = ih * pp.w + iw;
+          }
+        out[best] += g[op * pp.q + oq];
+      }
+    }
+  });
+  return dx;
 }
 
 template <class T>
