@@ -54,8 +54,9 @@ class Builder {
   // Appends the steps of `module` (at `path`) to `chain`.
   void append(nn::Module& module, const std::string& path, ChainStep<T>& chain) {
     if (auto* conv = dynamic_cast<nn::Conv2d*>(&module)) {
-      chain.steps().push_back(std::make_unique<ConvStep<T>>(path, conv->weight(), conv->bias(),
-                                                            conv->attrs(), stream_));
+      // The const weight(): the non-const one would drop the CPU path's packed weights.
+      chain.steps().push_back(std::make_unique<ConvStep<T>>(path, std::as_const(*conv).weight(),
+                                                            conv->bias(), conv->attrs(), stream_));
     } else if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&module)) {
       if (!bn->folded())
         unsupported(path, module,
