@@ -32,7 +32,8 @@ class SafetensorsIoTest(unittest.TestCase):
 
     def test_tiny_file_bytes_by_hand(self):
         save_file({"a": np.array([1.0, -2.0], dtype=np.float32)}, self.path, {"k": "v"})
-        raw = open(self.path, "rb").read()
+        with open(self.path, "rb") as f:
+            raw = f.read()
         header = b'{"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
         padded = header + b" " * (-len(header) % 8)
         self.assertEqual(len(padded) % 8, 0)
