@@ -86,7 +86,7 @@ Conv2dGradients<T> conv2d_backward_reference(const Tensor<T>& x, const Tensor<T>
 namespace detail {
 
 // Rows [row0, row1) of (c', r, s) × columns (image b, p, q) of group g's input patches for
-// images [n0, n0 + count); zero where the window reads padding.
+// images [n0, n0 + count), written from row 0 of `cols`; zero where the window reads padding.
 inline void conv_im2col_rows(const Tensor<float>& x, const Conv2dParams& cp, int64_t g,
                              int64_t n0, int64_t count, int64_t row0, int64_t row1, float* cols) {
   const int64_t pq = cp.p * cp.q;
@@ -95,7 +95,7 @@ inline void conv_im2col_rows(const Tensor<float>& x, const Conv2dParams& cp, int
     const int64_t r = row / cp.s % cp.r, s = row % cp.s;
     for (int64_t b = 0; b < count; ++b) {
       const float* plane = x.data() + ((n0 + b) * cp.c + c) * cp.h * cp.w;
-      cpu::detail::im2col_row(plane, cp, r, s, cols + (row * count + b) * pq);
+      cpu::detail::im2col_row(plane, cp, r, s, cols + ((row - row0) * count + b) * pq);
     }
   }
 }
@@ -187,8 +187,7 @@ inline void conv_weight_gradient(const Tensor<float>& x, const Tensor<float>& gr
     std::vector<double> sum(product.size(), 0.0);
     for (int64_t n0 = 0; n0 < cp.n; n0 += images_per_step) {
       const int64_t count = std::min(images_per_step, cp.n - n0), width = count * pq;
-      // Rows [row0, row1) of the patch matrix, rebased to start at row 0 of `cols`.
-      conv_im2col_rows(x, cp, g, n0, count, row0, row1, cols.data() - row0 * width);
+      conv_im2col_rows(x, cp, g, n0, count, row0, row1, cols.data());
       const cpu::PackedMatrixA patches(height, width, cols.data(), width, 1);
       cpu::gemm_packed_a(patches, kg, dy_t.data() + n0 * pq * kg, kg, 1, product.data(), kg, {});
       for (size_t i = 0; i < product.size(); ++i)
