@@ -27,23 +27,43 @@ int main(int argc, char** argv) {
   bool resume = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      FOVEA_CHECK(i + 1 < argc, arg, " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--data") data_dir = value();
-    else if (arg == "--epochs") epochs = std::stoll(value());
-    else if (arg == "--seed") seed = std::stoull(value());
-    else if (arg == "--threads") set_num_threads(std::stoi(value()));
-    else if (arg == "--batch") batch = std::stoll(value());
-    else if (arg == "--lr") lr = std::stod(value());
-    else if (arg == "--limit") limit = std::stoll(value());
-    else if (arg == "--log") log_csv = value();
-    else if (arg == "--metrics") metrics_json = value();
-    else if (arg == "--checkpoint") checkpoint = value();
-    else if (arg == "--resume") resume = true;
-    else {
-      std::cerr << "unknown argument " << arg << "\n";
+    // A malformed value (a missing one, or "--epochs ten") is a usage error, not a crash.
+    try {
+      const auto value = [&]() -> std::string {
+        FOVEA_CHECK(i + 1 < argc, arg, " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--data")
+        data_dir = value();
+      else if (arg == "--epochs")
+        epochs = std::stoll(value());
+      else if (arg == "--seed")
+        seed = std::stoull(value());
+      else if (arg == "--threads")
+        set_num_threads(std::stoi(value()));
+      else if (arg == "--batch")
+        batch = std::stoll(value());
+      else if (arg == "--lr")
+        lr = std::stod(value());
+      else if (arg == "--limit")
+        limit = std::stoll(value());
+      else if (arg == "--log")
+        log_csv = value();
+      else if (arg == "--metrics")
+        metrics_json = value();
+      else if (arg == "--checkpoint")
+        checkpoint = value();
+      else if (arg == "--resume")
+        resume = true;
+      else {
+        std::cerr << "unknown argument " << arg << "\n";
+        return 2;
+      }
+    } catch (const Error& e) {
+      std::cerr << "train_lenet5_mnist: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception&) {
+      std::cerr << "train_lenet5_mnist: " << arg << " wants a number, got '" << argv[i] << "'\n";
       return 2;
     }
   }
@@ -56,9 +76,8 @@ int main(int argc, char** argv) {
     const std::vector<int64_t> test_ids = data::all_indices(test.size());
     std::cout << "train " << split.train.size() << ", val " << split.val.size() << ", test "
               << test.size() << " images; identical images shared: train/val "
-              << data::count_shared_images(train, split.train, train, split.val)
-              << ", train/test " << data::count_shared_images(train, split.train, test, test_ids)
-              << "\n";
+              << data::count_shared_images(train, split.train, train, split.val) << ", train/test "
+              << data::count_shared_images(train, split.train, test, test_ids) << "\n";
 
     auto model = models::lenet5(10);
     init_weights(*model, seed);

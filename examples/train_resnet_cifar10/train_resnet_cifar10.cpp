@@ -54,25 +54,47 @@ int main(int argc, char** argv) {
   bool resume = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      FOVEA_CHECK(i + 1 < argc, arg, " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--data") data_dir = value();
-    else if (arg == "--cache") cache = value();
-    else if (arg == "--epochs") epochs = std::stoll(value());
-    else if (arg == "--seed") seed = std::stoull(value());
-    else if (arg == "--depth") depth = std::stoll(value());
-    else if (arg == "--threads") set_num_threads(std::stoi(value()));
-    else if (arg == "--batch") batch = std::stoll(value());
-    else if (arg == "--lr") lr = std::stod(value());
-    else if (arg == "--per-class") per_class = std::stoll(value());
-    else if (arg == "--log") log_csv = value();
-    else if (arg == "--metrics") metrics_json = value();
-    else if (arg == "--checkpoint") checkpoint = value();
-    else if (arg == "--resume") resume = true;
-    else {
-      std::cerr << "unknown argument " << arg << "\n";
+    // A malformed value (a missing one, or "--epochs ten") is a usage error, not a crash.
+    try {
+      const auto value = [&]() -> std::string {
+        FOVEA_CHECK(i + 1 < argc, arg, " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--data")
+        data_dir = value();
+      else if (arg == "--cache")
+        cache = value();
+      else if (arg == "--epochs")
+        epochs = std::stoll(value());
+      else if (arg == "--seed")
+        seed = std::stoull(value());
+      else if (arg == "--depth")
+        depth = std::stoll(value());
+      else if (arg == "--threads")
+        set_num_threads(std::stoi(value()));
+      else if (arg == "--batch")
+        batch = std::stoll(value());
+      else if (arg == "--lr")
+        lr = std::stod(value());
+      else if (arg == "--per-class")
+        per_class = std::stoll(value());
+      else if (arg == "--log")
+        log_csv = value();
+      else if (arg == "--metrics")
+        metrics_json = value();
+      else if (arg == "--checkpoint")
+        checkpoint = value();
+      else if (arg == "--resume")
+        resume = true;
+      else {
+        std::cerr << "unknown argument " << arg << "\n";
+        return 2;
+      }
+    } catch (const Error& e) {
+      std::cerr << "train_resnet_cifar10: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception&) {
+      std::cerr << "train_resnet_cifar10: " << arg << " wants a number, got '" << argv[i] << "'\n";
       return 2;
     }
   }
@@ -80,15 +102,14 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string root = dataset_root(data_dir, cache);
     const data::ImageSet train = data::read_image_folder(root + "/train", per_class);
-    const data::ImageSet test =
-        data::read_image_folder(root + "/test", per_class > 0 ? std::max<int64_t>(per_class / 5, 1) : 0);
+    const data::ImageSet test = data::read_image_folder(
+        root + "/test", per_class > 0 ? std::max<int64_t>(per_class / 5, 1) : 0);
     const data::Split split = data::stratified_split(train.labels, 0.1, seed);
     const std::vector<int64_t> test_ids = data::all_indices(test.size());
     std::cout << "train " << split.train.size() << ", val " << split.val.size() << ", test "
               << test.size() << " images; identical images shared: train/val "
-              << data::count_shared_images(train, split.train, train, split.val)
-              << ", train/test " << data::count_shared_images(train, split.train, test, test_ids)
-              << "\n";
+              << data::count_shared_images(train, split.train, train, split.val) << ", train/test "
+              << data::count_shared_images(train, split.train, test, test_ids) << "\n";
 
     auto model = models::resnet_cifar(int(depth), 10);
     init_weights(*model, seed);
