@@ -1,6 +1,6 @@
 // The float training kernels (batch-norm forward and backward, ReLU and max-pool backward, conv2d
-// backward on the GEMM and the forward conv kernels) against their double references on random data, and
-// their independence of the thread count.
+// backward on the GEMM and the forward conv kernels) against their double references on random
+// data, and their independence of the thread count.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -58,7 +58,8 @@ TEST_SUITE("cpu") {
     // gamma 2 and beta 0.5 the outputs are 2·(−1) + 0.5 = −1.5 and 2·1 + 0.5 = 2.5.
     Tensor<float> x(Shape{2, 1, 1, 1});
     x[0] = 1, x[1] = 3;
-    const Tensor<float> gamma = Tensor<float>(Shape{1}).fill(2), beta = Tensor<float>(Shape{1}).fill(0.5f);
+    const Tensor<float> gamma = Tensor<float>(Shape{1}).fill(2),
+                        beta = Tensor<float>(Shape{1}).fill(0.5f);
     const BatchNormTraining<float> r = batchnorm_training(x, gamma, beta, 0);
     CHECK(r.statistics.mean[0] == 2);
     CHECK(r.statistics.var[0] == 1);
@@ -98,7 +99,8 @@ TEST_SUITE("cpu") {
     lenet.kernel_h = lenet.kernel_w = lenet.stride_h = lenet.stride_w = 2;
     const Tensor<float> x = uniform({3, 4, 10, 10}, 18);
     const Tensor<float> gy = uniform({3, 4, 5, 5}, 19);
-    CHECK(same_bits(max_pool2d_backward(x, gy, lenet), max_pool2d_backward_reference(x, gy, lenet)));
+    CHECK(
+        same_bits(max_pool2d_backward(x, gy, lenet), max_pool2d_backward_reference(x, gy, lenet)));
     Pool2dAttrs overlapping;  // 3×3 stride 2 pad 1 (ResNet's stem): shared inputs sum two values
     overlapping.kernel_h = overlapping.kernel_w = 3;
     overlapping.stride_h = overlapping.stride_w = 2;
@@ -110,7 +112,8 @@ TEST_SUITE("cpu") {
     // A hand-checked window: the maximum 5 of (1, 5; 3, 2) takes the whole gradient 7.
     Tensor<float> one(Shape{1, 1, 2, 2});
     one[0] = 1, one[1] = 5, one[2] = 3, one[3] = 2;
-    const Tensor<float> g = max_pool2d_backward(one, Tensor<float>(Shape{1, 1, 1, 1}).fill(7), lenet);
+    const Tensor<float> g =
+        max_pool2d_backward(one, Tensor<float>(Shape{1, 1, 1, 1}).fill(7), lenet);
     CHECK(g[0] == 0);
     CHECK(g[1] == 7);
     CHECK(g[2] == 0);
@@ -124,12 +127,15 @@ TEST_SUITE("cpu") {
     };
     Conv2dAttrs asymmetric = Conv2dAttrs::make(1, 0);
     asymmetric.pad_top = 2, asymmetric.pad_left = 1, asymmetric.pad_right = 2;
+    const Conv2dAttrs grouped_dilated = Conv2dAttrs::make(1, 2, 2, 3);
     const Case cases[] = {
-        {{9, 16, 8, 8}, {16, 16, 3, 3}, Conv2dAttrs::make(1, 1)},   // ResNet's 3×3: dx by conv
-        {{3, 5, 7, 6}, {7, 5, 3, 3}, asymmetric},                    // dx by conv, uneven padding
-        {{2, 24, 5, 5}, {13, 24, 1, 1}, Conv2dAttrs{}},               // 1×1, many weight rows
-        {{2, 3, 6, 6}, {4, 3, 3, 3}, Conv2dAttrs::make(1, 3)},       // padding > R − 1: col2im
-        {{40, 3, 4, 4}, {5, 3, 3, 3}, Conv2dAttrs::make(2, 1)},      // several image steps
+        {{9, 16, 8, 8}, {16, 16, 3, 3}, Conv2dAttrs::make(1, 1)},  // ResNet's 3×3: dx by conv
+        {{3, 5, 7, 6}, {7, 5, 3, 3}, asymmetric},                  // dx by conv, uneven padding
+        {{2, 24, 5, 5}, {13, 24, 1, 1}, Conv2dAttrs{}},            // 1×1, many weight rows
+        {{2, 3, 6, 6}, {4, 3, 3, 3}, Conv2dAttrs::make(1, 3)},     // padding > R − 1: col2im
+        {{40, 3, 4, 4}, {5, 3, 3, 3}, Conv2dAttrs::make(2, 1)},    // several image steps
+        {{5, 6, 9, 7}, {9, 2, 3, 3}, grouped_dilated},             // groups, dilation: col2im
+        {{7, 17, 5, 9}, {3, 17, 2, 3}, Conv2dAttrs::make(1, 1)},   // 45 pixels: vector tails
     };
     for (const Case& c : cases) {
       CAPTURE(c.input);
@@ -156,10 +162,10 @@ TEST_SUITE("cpu") {
       const Conv2dGradients<float> a = conv2d_backward(x, w, gy, same, false);
       const Conv2dGradients<float> b = conv2d_backward(x, w, gy_strided, strided, false);
       const BatchNormTraining<float> f = batchnorm_training(x, gamma, gamma, 1e-5);
-      const BatchNormGradients<float> g = batchnorm_training_backward(
-          x, gamma, f.statistics.mean, f.statistics.var, 1e-5, gy);
-      return std::vector<Tensor<float>>{a.input, a.weight, b.input, b.weight, f.output,
-                                        g.input, g.weight};
+      const BatchNormGradients<float> g =
+          batchnorm_training_backward(x, gamma, f.statistics.mean, f.statistics.var, 1e-5, gy);
+      return std::vector<Tensor<float>>{a.input,  a.weight, b.input, b.weight,
+                                        f.output, g.input,  g.weight};
     };
     const int before = num_threads();
     const std::vector<Tensor<float>> one = run(1), two = run(2);

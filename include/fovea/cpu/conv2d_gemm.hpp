@@ -47,6 +47,14 @@ inline GemmEpilogue conv_gemm_epilogue(const Conv2dCall& call, int64_t g, int64_
   return e;
 }
 
+// How many threads take whole images of a conv: all of them when there are at least two
+// images each (one loop per layer, and every GEMM runs unsplit on its thread), else 1, and each
+// image's GEMM is split into tiles across the threads instead.
+inline int threads_over_images(const Conv2dParams& cp) {
+  const int threads = threads_available();
+  return threads > 1 && cp.n >= 2 * int64_t(threads) ? threads : 1;
+}
+
 // The GEMM for each image and group, given where group g of image n reads its B operand.
 template <class BOperand>
 Tensor<float> conv_as_gemm(const Conv2dCall& call, BOperand b_operand) {
@@ -54,12 +62,18 @@ Tensor<float> conv_as_gemm(const Conv2dCall& call, BOperand b_operand) {
   const auto& packed = *static_cast<const PackedConv2dWeights*>(call.prepared);
   Tensor<float> y(cp.output_shape());
   const int64_t pq = cp.p * cp.q, kg = cp.k_per_group();
-  for (int64_t n = 0; n < cp.n; ++n) {
+  const auto image = [&](int64_t n) {
     for (int64_t g = 0; g < cp.groups(); ++g) {
       const int64_t y_offset = (n * cp.k + g * kg) * pq;
       gemm_packed_a(packed.groups[static_cast<size_t>(g)], pq, b_operand(n, g), pq, 1,
                     y.data() + y_offset, pq, conv_gemm_epilogue(call, g, y_offset));
     }
+  };
+  if (threads_over_images(cp) > 1) {
+    parallel_for(0, cp.n, image);
+  } else {
+    for (int64_t n = 0; n < cp.n; ++n)
+      image(n);
   }
   return y;
 }
@@ -120,11 +134,14 @@ inline bool conv2d_im2col_supports(const Conv2dProblem& problem) {
 inline Tensor<float> conv2d_im2col_run(const Conv2dCall& call) {
   const Conv2dParams& cp = call.params;
   const int64_t cg = cp.c_per_group(), rs = cp.r * cp.s, pq = cp.p * cp.q;
-  AlignedBuffer columns(cg * rs * pq);
+  // One X' per thread that has an image of its own.
+  const int64_t per_thread = cg * rs * pq;
+  const bool by_image = detail::threads_over_images(cp) > 1;
+  AlignedBuffer columns(per_thread * (by_image ? num_threads() : 1));
   const float* x = call.x.data();
   return detail::conv_as_gemm(call, [&](int64_t n, int64_t g) {
     const float* image = x + (n * cp.c + g * cg) * cp.h * cp.w;
-    float* dst = columns.data();
+    float* dst = columns.data() + (by_image ? ThreadPool::thread_index() : 0) * per_thread;
     parallel_for(0, cg * rs, [&](int64_t row) {
       const int64_t c = row / rs, r = (row % rs) / cp.s, s = row % cp.s;
       detail::im2col_row(image + c * cp.h * cp.w, cp, r, s, dst + row * pq);

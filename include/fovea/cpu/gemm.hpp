@@ -209,7 +209,7 @@ void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, 
   // at most kGemmNcMax wide so the packed slice stays in L2, and enough of them to give every
   // thread two. Only when the image is too narrow for that are rows split too, which packs the
   // same B slice again. Every extra column block streams A (the weights) once more.
-  const int threads = num_threads();
+  const int threads = threads_available();
   const int64_t want_tasks = threads == 1 ? 1 : 2 * static_cast<int64_t>(threads);
   int64_t nc = (n + want_tasks - 1) / want_tasks;
   nc = std::clamp<int64_t>((nc + kGemmNr - 1) / kGemmNr * kGemmNr, kGemmNr, kGemmNcMax);

@@ -46,6 +46,10 @@ inline Vec operator+(Vec a, Vec b) {
 inline Vec max(Vec a, Vec b) {
   return {_mm512_max_ps(a.v, b.v)};
 }
+// The sum of the lanes, always added in the same order.
+inline float reduce_add(Vec a) {
+  return _mm512_reduce_add_ps(a.v);
+}
 
 #elif defined(__AVX2__) && defined(__FMA__)
 
@@ -67,6 +71,12 @@ inline Vec operator+(Vec a, Vec b) {
 }
 inline Vec max(Vec a, Vec b) {
   return {_mm256_max_ps(a.v, b.v)};
+}
+// The sum of the lanes, always added in the same order.
+inline float reduce_add(Vec a) {
+  __m128 half = _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
+  half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+  return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
 }
 
 #else
@@ -100,6 +110,10 @@ inline Vec max(Vec a, Vec b) {
   for (int i = 0; i < 4; ++i)
     r.v[i] = (a.v[i] != a.v[i] || a.v[i] > b.v[i]) ? a.v[i] : b.v[i];
   return r;
+}
+// The sum of the lanes, always added in the same order.
+inline float reduce_add(Vec a) {
+  return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]);
 }
 
 #endif

@@ -26,7 +26,7 @@ class ThreadPool {
   // A pool that runs loops on `threads` threads in all: the caller plus threads - 1 workers.
   explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
     for (int i = 1; i < threads_; ++i)
-      workers_.emplace_back([this] { work(); });
+      workers_.emplace_back([this, i] { work(i); });
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -41,6 +41,12 @@ class ThreadPool {
   }
 
   int size() const { return threads_; }
+
+  // Whether this thread is running a parallel_for's body, where a nested loop runs serially.
+  static bool inside_loop() { return inside_worker(); }
+  // Inside a loop's body: which of the pool's threads runs it, in [0, size()); the caller is 0.
+  // Bodies index per-thread scratch space with it.
+  static int thread_index() { return worker_index(); }
 
   // Calls fn(i) once for every i in [begin, end), spread over the pool; returns when all are
   // done. The first exception thrown by fn is rethrown here.
@@ -76,6 +82,10 @@ class ThreadPool {
     thread_local bool inside = false;
     return inside;
   }
+  static int& worker_index() {
+    thread_local int index = 0;
+    return index;
+  }
 
   // Takes indices until none are left; indices are claimed one by one, so uneven tiles balance.
   void drain() {
@@ -90,8 +100,9 @@ class ThreadPool {
     }
   }
 
-  void work() {
+  void work(int index) {
     inside_worker() = true;
+    worker_index() = index;
     uint64_t seen = 0;
     for (;;) {
       {
@@ -165,6 +176,11 @@ inline int num_threads() {
 
 inline void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
   global_thread_pool().parallel_for(begin, end, fn);
+}
+
+// The threads a loop started here would run on: 1 inside another loop's body.
+inline int threads_available() {
+  return ThreadPool::inside_loop() ? 1 : num_threads();
 }
 
 }  // namespace fovea

@@ -14,6 +14,7 @@
 
 #include "fovea/core/tensor.hpp"
 #include "fovea/cpu/conv2d_gemm.hpp"
+#include "fovea/cpu/dot_tile.hpp"
 #include "fovea/cpu/gemm.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/conv2d/conv2d.hpp"
@@ -87,8 +88,8 @@ namespace detail {
 
 // Rows [row0, row1) of (c', r, s) × columns (image b, p, q) of group g's input patches for
 // images [n0, n0 + count), written from row 0 of `cols`; zero where the window reads padding.
-inline void conv_im2col_rows(const Tensor<float>& x, const Conv2dParams& cp, int64_t g,
-                             int64_t n0, int64_t count, int64_t row0, int64_t row1, float* cols) {
+inline void conv_im2col_rows(const Tensor<float>& x, const Conv2dParams& cp, int64_t g, int64_t n0,
+                             int64_t count, int64_t row0, int64_t row1, float* cols) {
   const int64_t pq = cp.p * cp.q;
   for (int64_t row = row0; row < row1; ++row) {
     const int64_t c = g * cp.c_per_group() + row / (cp.r * cp.s);
@@ -158,40 +159,42 @@ inline Tensor<float> conv_input_gradient_as_conv(const Tensor<float>& weight,
 
 namespace detail {
 
-// dW_g += (cols · dY_gᵀ)ᵀ for every image, cols [C/G·R·S, P·Q] being the image's patches. Tasks
-// own blocks of rows (c', r, s): each builds its rows' patches for a few images at a time (so
-// they stay in cache), packs them and runs the GEMM on its own thread, then adds the product
-// into its rows in image order. No sum is split across tasks, so the bits do not depend on the
-// thread count.
+// dW_g[k, row] = Σ over images and pixels of dY_g[k] · cols[row], cols [C/G·R·S, P·Q] being an
+// image's patches: a tile of dot products (cpu/dot_tile.hpp) per kDotRowsA × kDotRowsB outputs.
+// Tasks own blocks of rows (c', r, s): each builds its rows' patches for a few images at a time
+// (so they stay in cache) and adds every step's tiles into its own double sums in image order.
+// No sum is split across tasks, so the bits do not depend on the thread count.
 inline void conv_weight_gradient(const Tensor<float>& x, const Tensor<float>& grad_y,
                                  const Conv2dParams& cp, int64_t g, float* dw_g) {
+  constexpr int64_t kRowsA = cpu::kDotRowsA, kRowsB = cpu::kDotRowsB;
   const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
-  // dY_gᵀ as [N·P·Q, K/G], so the GEMM packs it with contiguous loads.
-  std::vector<float> dy_t(static_cast<size_t>(cp.n * pq * kg));
-  parallel_for(0, cp.n, [&](int64_t n) {
-    for (int64_t k = 0; k < kg; ++k) {
-      const float* src = grad_y.data() + (n * cp.k + g * kg + k) * pq;
-      float* dst = dy_t.data() + n * pq * kg + k;
-      for (int64_t i = 0; i < pq; ++i)
-        dst[i * kg] = src[i];
-    }
-  });
   const int64_t images_per_step = std::max<int64_t>(1, 2048 / std::max<int64_t>(pq, 1));
-  const int64_t panels = (rows + cpu::kGemmMr - 1) / cpu::kGemmMr;
+  const int64_t row_tiles = (rows + kRowsB - 1) / kRowsB;
   const int64_t tasks_wanted = 2 * int64_t(num_threads());
-  const int64_t block = (panels + tasks_wanted - 1) / tasks_wanted * cpu::kGemmMr;
+  const int64_t block = (row_tiles + tasks_wanted - 1) / tasks_wanted * kRowsB;
   parallel_for(0, (rows + block - 1) / block, [&](int64_t task) {
     const int64_t row0 = task * block, row1 = std::min(rows, row0 + block), height = row1 - row0;
     std::vector<float> cols(static_cast<size_t>(height * images_per_step * pq));
-    std::vector<float> product(static_cast<size_t>(height * kg));
-    std::vector<double> sum(product.size(), 0.0);
+    std::vector<double> sum(static_cast<size_t>(height * kg), 0.0);  // [row - row0][k]
+    float tile[kRowsA * kRowsB];
     for (int64_t n0 = 0; n0 < cp.n; n0 += images_per_step) {
-      const int64_t count = std::min(images_per_step, cp.n - n0), width = count * pq;
+      const int64_t count = std::min(images_per_step, cp.n - n0);
       conv_im2col_rows(x, cp, g, n0, count, row0, row1, cols.data());
-      const cpu::PackedMatrixA patches(height, width, cols.data(), width, 1);
-      cpu::gemm_packed_a(patches, kg, dy_t.data() + n0 * pq * kg, kg, 1, product.data(), kg, {});
-      for (size_t i = 0; i < product.size(); ++i)
-        sum[i] += product[i];
+      for (int64_t k0 = 0; k0 < kg; k0 += kRowsA) {
+        // Rows past the edge repeat the last one; their results are dropped.
+        const float* dy_rows[kRowsA];
+        for (int64_t i = 0; i < kRowsA; ++i)
+          dy_rows[i] = grad_y.data() + (n0 * cp.k + g * kg + std::min(k0 + i, kg - 1)) * pq;
+        for (int64_t j0 = row0; j0 < row1; j0 += kRowsB) {
+          const float* col_rows[kRowsB];
+          for (int64_t j = 0; j < kRowsB; ++j)
+            col_rows[j] = cols.data() + (std::min(j0 + j, row1 - 1) - row0) * count * pq;
+          cpu::dot_tile(dy_rows, cp.k * pq, col_rows, pq, count, pq, tile);
+          for (int64_t i = 0; i < std::min(kRowsA, kg - k0); ++i)
+            for (int64_t j = 0; j < std::min(kRowsB, row1 - j0); ++j)
+              sum[static_cast<size_t>((j0 + j - row0) * kg + k0 + i)] += tile[i * kRowsB + j];
+        }
+      }
     }
     for (int64_t row = row0; row < row1; ++row)
       for (int64_t k = 0; k < kg; ++k)
@@ -204,8 +207,8 @@ inline void conv_weight_gradient(const Tensor<float>& x, const Tensor<float>& gr
 inline void conv_input_gradient_by_col2im(const Tensor<float>& weight, const Tensor<float>& grad_y,
                                           const Conv2dParams& cp, int64_t g, Tensor<float>& dx) {
   const int64_t kg = cp.k_per_group(), rows = cp.c_per_group() * cp.r * cp.s, pq = cp.p * cp.q;
-  const int64_t chunk = std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(rows * pq, 1),
-                                            1, std::max<int64_t>(cp.n, 1));
+  const int64_t chunk = std::clamp<int64_t>((int64_t(4) << 20) / std::max<int64_t>(rows * pq, 1), 1,
+                                            std::max<int64_t>(cp.n, 1));
   std::vector<float> dcols(static_cast<size_t>(rows * chunk * pq));
   std::vector<float> dy(static_cast<size_t>(kg * chunk * pq));
   // W_gᵀ read in place: element (row, k) is weight[(g·K/G + k) · rows + row].
@@ -226,8 +229,8 @@ inline void conv_input_gradient_by_col2im(const Tensor<float>& weight, const Ten
 
 // Float gradients through the packed GEMM for NCHW tensors; other layouts use the reference.
 inline Conv2dGradients<float> conv2d_backward(const Tensor<float>& x, const Tensor<float>& weight,
-                                              const Tensor<float>& grad_y,
-                                              const Conv2dAttrs& attrs, bool has_bias) {
+                                              const Tensor<float>& grad_y, const Conv2dAttrs& attrs,
+                                              bool has_bias) {
   if (x.layout() != Layout::nchw || grad_y.layout() != Layout::nchw)
     return conv2d_backward_reference(x, weight, grad_y, attrs, has_bias);
   const Conv2dParams cp = Conv2dParams::make(x.shape(), weight.shape(), attrs);
