@@ -77,6 +77,12 @@ TEST_SUITE("cpu") {
     check_model("mobilenet_v2");
   }
 
+  TEST_CASE("efficientnet_b0 on the CPU kernels matches the reference path") {
+    check_model("efficientnet_b0");
+    CHECK(fovea::last_kernel("squeeze_excitation") ==
+          std::string("squeeze_excitation_f32_nchw_") + fovea::cpu::kIsaName);
+  }
+
   TEST_CASE("fold_batchnorm_in_place by hand") {
     // conv w = 2 (no bias), bn gamma 3, beta 1, mean 0.5, var 4, eps 0: scale 3 / 2 = 1.5, so
     // w' = 3 and b' = (0 - 0.5) * 1.5 + 1 = 0.25; x = 2 gives 6.25.

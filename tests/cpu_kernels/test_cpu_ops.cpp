@@ -1,5 +1,5 @@
-// The CPU paths of linear, add, activations and pooling against their references, and the
-// reference-only policy that turns them off.
+// The CPU paths of linear, add, activations, pooling and squeeze-excitation against their
+// references, and the reference-only policy that turns them off.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include "fovea/core/rng.hpp"
 #include "fovea/ops/activation/activation.hpp"
+#include "fovea/ops/attention/attention.hpp"
 #include "fovea/ops/elementwise/elementwise.hpp"
 #include "fovea/ops/linear/linear.hpp"
 #include "fovea/ops/pool2d/pool2d.hpp"
@@ -73,6 +74,20 @@ TEST_SUITE("cpu") {
       CHECK(fovea::test::max_relative_error(fovea::activation(a, kind),
                                             fovea::activation_reference(a, kind)) <= 1e-6);
     }
+    // The vector exp behind SiLU and sigmoid, far into both tails (e^±100 overflows a float).
+    Tensor<float> wide(Shape{3, 37});
+    wide.fill_uniform(4, -100, 100);
+    wide[0] = -100, wide[1] = 100, wide[2] = 0;
+    for (fovea::ActivationKind kind :
+         {fovea::ActivationKind::silu, fovea::ActivationKind::sigmoid}) {
+      INFO("wide-range activation ", fovea::activation_name(kind));
+      CHECK(fovea::test::max_relative_error(fovea::activation(wide, kind),
+                                            fovea::activation_reference(wide, kind)) <= 1e-6);
+    }
+    // sigmoid(0) = 0.5 and sigmoid(100) = 1 in float, by hand.
+    const Tensor<float> sig = fovea::activation(wide, fovea::ActivationKind::sigmoid);
+    CHECK(sig[1] == 1.0f);
+    CHECK(sig[2] == 0.5f);
     // relu6 by hand: -1 -> 0, 3 -> 3, 7 -> 6.
     Tensor<float> v(Shape{3});
     v[0] = -1, v[1] = 3, v[2] = 7;
@@ -110,6 +125,50 @@ TEST_SUITE("cpu") {
           std::string("global_avg_pool2d_f32_nchw_") + fovea::cpu::kIsaName);
   }
 
+  TEST_CASE("squeeze_excitation matches the reference on random shapes") {
+    fovea::Rng rng(11);
+    const auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo + 1)));
+    };
+    for (int trial = 0; trial < 12; ++trial) {
+      const int64_t n = pick(1, 3), c = pick(1, 40), s = pick(1, 20), h = pick(1, 19),
+                    w = pick(1, 23);
+      const bool efficientnet = trial % 2 == 0;  // SiLU/sigmoid, else MobileNetV3's pair
+      const auto act = efficientnet ? fovea::ActivationKind::silu : fovea::ActivationKind::relu;
+      const auto scale_act =
+          efficientnet ? fovea::ActivationKind::sigmoid : fovea::ActivationKind::hardsigmoid;
+      const uint64_t seed = 100 + 5 * static_cast<uint64_t>(trial);
+      const Tensor<float> x = random_tensor(Shape{n, c, h, w}, seed);
+      const Tensor<float> w1 = random_tensor(Shape{s, c, 1, 1}, seed + 1);
+      const Tensor<float> b1 = random_tensor(Shape{s}, seed + 2);
+      const Tensor<float> w2 = random_tensor(Shape{c, s, 1, 1}, seed + 3);
+      const Tensor<float> b2 = random_tensor(Shape{c}, seed + 4);
+      INFO("N=", n, " C=", c, " S=", s, " H=", h, " W=", w);
+      const Tensor<float> got = fovea::squeeze_excitation(x, w1, b1, w2, b2, act, scale_act);
+      CHECK(fovea::last_kernel("squeeze_excitation") ==
+            std::string("squeeze_excitation_f32_nchw_") + fovea::cpu::kIsaName);
+      const Tensor<double> want = fovea::squeeze_excitation_reference(
+          x.cast<double>(), w1.cast<double>(), b1.cast<double>(), w2.cast<double>(),
+          b2.cast<double>(), act, scale_act);
+      CHECK(fovea::test::max_relative_error(got, want) <= 1e-4);
+    }
+    // By hand: one 2×2 plane of mean 2, fc1 = 1·mean + 0, fc2 = 0·h + 0: gate sigmoid(0) = 0.5.
+    Tensor<float> x(Shape{1, 1, 2, 2});
+    x[0] = 1, x[1] = 2, x[2] = 3, x[3] = 2;
+    const Tensor<float> one = Tensor<float>(Shape{1, 1, 1, 1}).fill(1);
+    const Tensor<float> y = fovea::squeeze_excitation(
+        x, one, Tensor<float>(Shape{1}), Tensor<float>(Shape{1, 1, 1, 1}), Tensor<float>(Shape{1}),
+        fovea::ActivationKind::relu, fovea::ActivationKind::sigmoid);
+    CHECK(y[0] == 0.5f);
+    CHECK(y[2] == 1.5f);
+    // A wrong fc2 shape is named.
+    CHECK_THROWS_WITH(
+        fovea::squeeze_excitation(x, one, Tensor<float>(Shape{1}), Tensor<float>(Shape{2, 1, 1, 1}),
+                                  Tensor<float>(Shape{1}), fovea::ActivationKind::relu,
+                                  fovea::ActivationKind::sigmoid),
+        doctest::Contains("squeeze_excitation fc2 weight must be [1, 1, 1, 1]"));
+  }
+
   TEST_CASE("the reference-only policy turns the CPU paths off") {
     fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
     const Tensor<float> a = random_tensor(Shape{1, 2, 3, 3}, 6);
@@ -117,10 +176,14 @@ TEST_SUITE("cpu") {
     fovea::activation(a, fovea::ActivationKind::relu);
     fovea::max_pool2d(a, fovea::Pool2dAttrs::make(2, 1));
     fovea::linear(random_tensor(Shape{1, 4}, 7), random_tensor(Shape{2, 4}, 8), Tensor<float>());
+    fovea::squeeze_excitation(a, random_tensor(Shape{1, 2, 1, 1}, 9), Tensor<float>(Shape{1}),
+                              random_tensor(Shape{2, 1, 1, 1}, 10), Tensor<float>(Shape{2}),
+                              fovea::ActivationKind::relu, fovea::ActivationKind::sigmoid);
     fovea::set_kernel_policy(fovea::KernelPolicy::best);
     CHECK(fovea::last_kernel("add") == "add_reference");
     CHECK(fovea::last_kernel("activation") == "activation_reference");
     CHECK(fovea::last_kernel("pool2d") == "pool2d_reference");
     CHECK(fovea::last_kernel("linear") == "linear_reference");
+    CHECK(fovea::last_kernel("squeeze_excitation") == "squeeze_excitation_reference");
   }
 }

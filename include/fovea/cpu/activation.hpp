@@ -3,6 +3,7 @@
 // the loops are compiled per ISA, hence the ISA namespace.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -11,6 +12,21 @@
 
 namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
+
+// y[i] = f(y[i], 1): whole vectors through Vec (cpu/simd.hpp's exp), the tail lane by lane
+// through the same vector code, so every element gets the same arithmetic.
+template <class F>
+void map_in_place(float* y, int64_t count, F f) {
+  const Vec one = Vec::broadcast(1.0f);
+  int64_t i = 0;
+  for (; i + Vec::kLanes <= count; i += Vec::kLanes)
+    f(Vec::load(y + i), one).store(y + i);
+  if (i == count) return;
+  alignas(64) float tail[Vec::kLanes] = {};
+  std::copy(y + i, y + count, tail);
+  f(Vec::load(tail), one).store(tail);
+  std::copy(tail, tail + (count - i), y + i);
+}
 
 inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
   switch (kind) {
@@ -25,13 +41,9 @@ inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
         y[i] = y[i] < 0.0f ? 0.0f : (y[i] > 6.0f ? 6.0f : y[i]);
       return;
     case ActivationKind::silu:
-      for (int64_t i = 0; i < count; ++i)
-        y[i] = y[i] / (1.0f + std::exp(-y[i]));
-      return;
+      return map_in_place(y, count, [](auto v, auto one) { return v / (one + exp(-v)); });
     case ActivationKind::sigmoid:
-      for (int64_t i = 0; i < count; ++i)
-        y[i] = 1.0f / (1.0f + std::exp(-y[i]));
-      return;
+      return map_in_place(y, count, [](auto v, auto one) { return one / (one + exp(-v)); });
     case ActivationKind::tanh:
       for (int64_t i = 0; i < count; ++i)
         y[i] = std::tanh(y[i]);

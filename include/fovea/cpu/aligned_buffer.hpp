@@ -16,7 +16,7 @@ struct AlignedBufferFree {
   size_t bytes = 0;
   uint64_t window = 0;
   void operator()(float* p) const {
-    detail::note_free(bytes, window);
+    fovea::detail::note_free(bytes, window);
     std::free(p);
   }
 };
@@ -33,7 +33,7 @@ class AlignedBuffer {
     void* p = std::aligned_alloc(64, bytes);
     if (p == nullptr) throw std::bad_alloc();
     data_ = std::unique_ptr<float[], AlignedBufferFree>(
-        static_cast<float*>(p), AlignedBufferFree{bytes, detail::note_allocation(bytes)});
+        static_cast<float*>(p), AlignedBufferFree{bytes, fovea::detail::note_allocation(bytes)});
     capacity_ = count;
   }
 

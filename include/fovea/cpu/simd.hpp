@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -24,6 +25,25 @@
 
 namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
+
+namespace detail {
+
+// e^x / 2^n for n = round(x / ln 2), so that e^x = 2^n · exp_reduced(x, n): Cephes' expf.
+// x − n·ln 2 is formed in two steps (ln 2 split into a part exact in float and the rest), and
+// e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative error near 1e-7.
+template <class V>
+V exp_reduced(V x, V n) {
+  const V r = fmadd(n, V::broadcast(2.12194440e-4f), fmadd(n, V::broadcast(-0.693359375f), x));
+  V p = V::broadcast(1.9875691500e-4f);
+  p = fmadd(p, r, V::broadcast(1.3981999507e-3f));
+  p = fmadd(p, r, V::broadcast(8.3334519073e-3f));
+  p = fmadd(p, r, V::broadcast(4.1665795894e-2f));
+  p = fmadd(p, r, V::broadcast(1.6666665459e-1f));
+  p = fmadd(p, r, V::broadcast(5.0000001201e-1f));
+  return fmadd(p, r * r, r + V::broadcast(1.0f));
+}
+
+}  // namespace detail
 
 #if defined(__AVX512F__)
 
@@ -43,12 +63,42 @@ inline Vec fmadd(Vec a, Vec b, Vec c) {
 inline Vec operator+(Vec a, Vec b) {
   return {_mm512_add_ps(a.v, b.v)};
 }
+// The all-lanes mask forms of max, min, roundscale and scalef below (and reduce_add's store)
+// sidestep GCC 12's false -Wmaybe-uninitialized in the unmasked intrinsics (GCC bug 105593).
+inline constexpr __mmask16 kAllLanes = 0xFFFF;
 inline Vec max(Vec a, Vec b) {
-  return {_mm512_max_ps(a.v, b.v)};
+  return {_mm512_maskz_max_ps(kAllLanes, a.v, b.v)};
+}
+inline Vec operator-(Vec a, Vec b) {
+  return {_mm512_sub_ps(a.v, b.v)};
+}
+inline Vec operator*(Vec a, Vec b) {
+  return {_mm512_mul_ps(a.v, b.v)};
+}
+inline Vec operator-(Vec a) {
+  return {_mm512_sub_ps(_mm512_setzero_ps(), a.v)};
+}
+inline Vec operator/(Vec a, Vec b) {
+  return {_mm512_div_ps(a.v, b.v)};
 }
 // The sum of the lanes, always added in the same order.
 inline float reduce_add(Vec a) {
-  return _mm512_reduce_add_ps(a.v);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, a.v);
+  const __m256 eight = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+  __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  four = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(four, _mm_movehdup_ps(four)));
+}
+// e^x (detail::exp_reduced); scalef makes 2^n exact from underflow to overflow, so large |x|
+// give 0 and inf as std::exp does. NaN stays NaN (it is max/min's second operand).
+inline Vec exp(Vec x) {
+  x.v = _mm512_maskz_min_ps(kAllLanes, _mm512_set1_ps(89.0f),
+                            _mm512_maskz_max_ps(kAllLanes, _mm512_set1_ps(-104.0f), x.v));
+  const __m512 n = _mm512_maskz_roundscale_ps(
+      kAllLanes, _mm512_mul_ps(x.v, _mm512_set1_ps(1.44269504088896341f)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return {_mm512_maskz_scalef_ps(kAllLanes, detail::exp_reduced(x, Vec{n}).v, n)};
 }
 
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -77,6 +127,30 @@ inline float reduce_add(Vec a) {
   __m128 half = _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
   half = _mm_add_ps(half, _mm_movehl_ps(half, half));
   return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
+}
+inline Vec operator-(Vec a, Vec b) {
+  return {_mm256_sub_ps(a.v, b.v)};
+}
+inline Vec operator*(Vec a, Vec b) {
+  return {_mm256_mul_ps(a.v, b.v)};
+}
+inline Vec operator-(Vec a) {
+  return {_mm256_sub_ps(_mm256_setzero_ps(), a.v)};
+}
+inline Vec operator/(Vec a, Vec b) {
+  return {_mm256_div_ps(a.v, b.v)};
+}
+// e^x (detail::exp_reduced), with 2^n built in the exponent bits. x is first clamped to
+// [-87.3, 88.37], where 2^n stays a normal float: results saturate near 1e-38 and 2.4e38 rather
+// than reaching 0 and inf. NaN stays NaN (it is max/min's second operand).
+inline Vec exp(Vec x) {
+  x.v = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
+                      _mm256_max_ps(_mm256_set1_ps(-87.3365447504f), x.v));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x.v, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return {_mm256_mul_ps(detail::exp_reduced(x, Vec{n}).v, _mm256_castsi256_ps(bits))};
 }
 
 #else
@@ -111,9 +185,39 @@ inline Vec max(Vec a, Vec b) {
     r.v[i] = (a.v[i] != a.v[i] || a.v[i] > b.v[i]) ? a.v[i] : b.v[i];
   return r;
 }
+inline Vec operator-(Vec a, Vec b) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = a.v[i] - b.v[i];
+  return r;
+}
+inline Vec operator*(Vec a, Vec b) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = a.v[i] * b.v[i];
+  return r;
+}
+inline Vec operator/(Vec a, Vec b) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = a.v[i] / b.v[i];
+  return r;
+}
+inline Vec operator-(Vec a) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = -a.v[i];
+  return r;
+}
 // The sum of the lanes, always added in the same order.
 inline float reduce_add(Vec a) {
   return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]);
+}
+inline Vec exp(Vec x) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = std::exp(x.v[i]);
+  return r;
 }
 
 #endif

@@ -1,6 +1,8 @@
 // Conv2dNormActivation: torchvision.ops.misc's conv → batch norm → optional activation block.
 // It is a Sequential, so its children are "0", "1", "2" and the state_dict names match
-// torchvision's ("features.0.0.weight", "features.0.1.running_mean").
+// torchvision's ("features.0.0.weight", "features.0.1.running_mean"). Once the batch norm is
+// folded into the conv (plan/fold_batchnorm.hpp), inference runs the block as one conv with the
+// activation in its epilogue.
 #pragma once
 
 #include <cstdint>
@@ -22,14 +24,36 @@ class Conv2dNormActivation : public nn::Sequential {
   Conv2dNormActivation(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride,
                        int64_t groups, std::optional<ActivationKind> activation,
                        double bn_eps = 1e-5) {
-    add(std::make_unique<nn::Conv2d>(in_channels, out_channels, kernel,
-                                     Conv2dAttrs::make(stride, (kernel - 1) / 2, 1, groups),
-                                     /*bias=*/false));
-    add(std::make_unique<nn::BatchNorm2d>(out_channels, bn_eps));
-    if (activation) add(std::make_unique<nn::Activation>(*activation));
+    conv_ = &add(std::make_unique<nn::Conv2d>(
+        in_channels, out_channels, kernel, Conv2dAttrs::make(stride, (kernel - 1) / 2, 1, groups),
+        /*bias=*/false));
+    norm_ = &add(std::make_unique<nn::BatchNorm2d>(out_channels, bn_eps));
+    if (activation) {
+      add(std::make_unique<nn::Activation>(*activation));
+      epilogue_.act = *activation;
+    }
+  }
+
+  Tensor<float> forward(const Tensor<float>& x) override {
+    return runs_fused() ? conv_->forward_fused(x, epilogue_) : Sequential::forward(x);
+  }
+
+  // Whether forward runs as one fused conv: in inference once the norm is folded.
+  bool runs_fused() const { return !training() && norm_->folded(); }
+  // block(x) + residual as one fused conv, for a block without activation whose caller adds
+  // its input back (EfficientNet's projection). Needs runs_fused().
+  Tensor<float> forward_adding(const Tensor<float>& x, const Tensor<float>& residual) {
+    FOVEA_CHECK(runs_fused() && epilogue_.act == ActivationKind::identity,
+                "Conv2dNormActivation::forward_adding needs a folded block without activation");
+    return conv_->forward_fused(x, Conv2dEpilogue{ActivationKind::identity, &residual});
   }
 
   std::string kind() const override { return "Conv2dNormActivation"; }
+
+ private:
+  nn::Conv2d* conv_;
+  nn::BatchNorm2d* norm_;
+  Conv2dEpilogue epilogue_;  // the activation, fused into the conv once the norm is folded
 };
 
 }  // namespace fovea::models

@@ -60,14 +60,22 @@ class MBConv : public nn::Module {
     block->add(
         std::make_unique<nn::SqueezeExcitation>(expanded, std::max<int64_t>(1, in_channels / 4),
                                                 ActivationKind::silu, ActivationKind::sigmoid));
-    block->add(std::make_unique<Conv2dNormActivation>(expanded, out_channels, 1, 1, 1, std::nullopt,
-                                                      bn_eps));
+    projection_ = &block->add(std::make_unique<Conv2dNormActivation>(expanded, out_channels, 1, 1,
+                                                                     1, std::nullopt, bn_eps));
     block_ = &register_module("block", std::move(block));
     stochastic_depth_ = &register_module("stochastic_depth",
                                          std::make_unique<StochasticDepth>(stochastic_depth_prob));
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (use_residual_ && projection_->runs_fused()) {
+      // Inference, folded: stochastic depth is the identity and the projection adds x itself.
+      Tensor<float> y = x;
+      const auto& layers = block_->children();
+      for (size_t i = 0; i + 1 < layers.size(); ++i)
+        y = layers[i].second->forward(y);
+      return projection_->forward_adding(y, x);
+    }
     Tensor<float> y = block_->forward(x);
     return use_residual_ ? add(stochastic_depth_->forward(y), x) : y;
   }
@@ -76,6 +84,7 @@ class MBConv : public nn::Module {
  private:
   bool use_residual_;
   nn::Sequential* block_ = nullptr;
+  Conv2dNormActivation* projection_ = nullptr;  // the block's last layer
   StochasticDepth* stochastic_depth_ = nullptr;
 };
 

@@ -32,12 +32,21 @@ class InvertedResidual : public nn::Module {
     }
     conv->add(std::make_unique<Conv2dNormActivation>(hidden, hidden, 3, stride, hidden,
                                                      ActivationKind::relu6));
-    conv->add(std::make_unique<nn::Conv2d>(hidden, out_channels, 1, Conv2dAttrs{}, false));
-    conv->add(std::make_unique<nn::BatchNorm2d>(out_channels));
+    projection_ =
+        &conv->add(std::make_unique<nn::Conv2d>(hidden, out_channels, 1, Conv2dAttrs{}, false));
+    projection_norm_ = &conv->add(std::make_unique<nn::BatchNorm2d>(out_channels));
     conv_ = &register_module("conv", std::move(conv));
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (use_residual_ && !training() && projection_norm_->folded()) {
+      // Inference, folded: the projection conv adds x in its epilogue.
+      Tensor<float> y = x;
+      const auto& layers = conv_->children();
+      for (size_t i = 0; i + 2 < layers.size(); ++i)
+        y = layers[i].second->forward(y);
+      return projection_->forward_fused(y, Conv2dEpilogue{ActivationKind::identity, &x});
+    }
     return use_residual_ ? add(x, conv_->forward(x)) : conv_->forward(x);
   }
   std::string kind() const override { return "InvertedResidual"; }
@@ -45,6 +54,8 @@ class InvertedResidual : public nn::Module {
  private:
   bool use_residual_;
   nn::Sequential* conv_ = nullptr;
+  nn::Conv2d* projection_ = nullptr;  // conv.2, and its norm conv.3
+  nn::BatchNorm2d* projection_norm_ = nullptr;
 };
 
 inline std::unique_ptr<ImageClassifier> mobilenet_v2(int64_t num_classes = 1000,

@@ -17,10 +17,10 @@
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/nn/sequential.hpp"
-#include "fovea/ops/activation/backward.hpp"
-#include "fovea/ops/pool2d/backward.hpp"
 #include "fovea/ops/activation/activation.hpp"
+#include "fovea/ops/activation/backward.hpp"
 #include "fovea/ops/elementwise/elementwise.hpp"
+#include "fovea/ops/pool2d/backward.hpp"
 
 namespace fovea::models {
 
@@ -168,7 +168,7 @@ class CifarResNet : public nn::Module {
   nn::BatchNorm2d* bn1_ = nullptr;
   std::array<nn::Sequential*, 3> layers_{};
   nn::Linear* linear_ = nullptr;
-  nn::AdaptiveAvgPool2d pool_{1, 1};  // a function call in akamaster, so not a child
+  nn::AdaptiveAvgPool2d pool_{1, 1};                // a function call in akamaster, so not a child
   nn::SavedForBackward<Tensor<float>> saved_stem_;  // after the stem's ReLU
   nn::SavedForBackward<Shape> saved_features_;      // the last stage's output shape
 };

@@ -1,7 +1,12 @@
-// Attention blocks: the entry points layers call. The reference is the only kernel in the core;
-// fused CPU and CUDA paths register theirs in front of it.
+// Attention blocks: the entry points layers call. Squeeze-excitation has a CPU kernel
+// (cpu/squeeze_excitation.hpp) for NCHW input; everything else, and the reference-only policy,
+// runs the reference.
 #pragma once
 
+#include <string>
+
+#include "fovea/cpu/kernel_registry.hpp"
+#include "fovea/cpu/squeeze_excitation.hpp"
 #include "fovea/ops/attention/reference.hpp"
 
 namespace fovea {
@@ -10,7 +15,15 @@ inline Tensor<float> squeeze_excitation(const Tensor<float>& x, const Tensor<flo
                                         const Tensor<float>& fc1_b, const Tensor<float>& fc2_w,
                                         const Tensor<float>& fc2_b, ActivationKind act,
                                         ActivationKind scale_act) {
-  return squeeze_excitation_reference(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+  if (kernel_policy() == KernelPolicy::reference_only || x.rank() != 4 ||
+      x.layout() != Layout::nchw) {
+    record_kernel("squeeze_excitation", "squeeze_excitation_reference");
+    return squeeze_excitation_reference(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+  }
+  detail::check_squeeze_excitation_shapes(x.shape(), fc1_w.shape(), fc1_b.shape(), fc2_w.shape(),
+                                          fc2_b.shape());
+  record_kernel("squeeze_excitation", std::string("squeeze_excitation_f32_nchw_") + cpu::kIsaName);
+  return cpu::squeeze_excitation_nchw(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
 }
 
 inline Tensor<float> channel_attention(const Tensor<float>& x, const Tensor<float>& w1,

@@ -21,8 +21,8 @@ SqueezeExcitationGradients<T> squeeze_excitation_backward_reference(
     const Tensor<T>& x, const Tensor<T>& fc1_w, const Tensor<T>& fc1_b, const Tensor<T>& fc2_w,
     const Tensor<T>& fc2_b, ActivationKind act, ActivationKind scale_act, const Tensor<T>& grad_y) {
   using Acc = typename AccumulatorOf<T>::type;
-  FOVEA_CHECK(grad_y.shape() == x.shape(), "squeeze_excitation backward: gradient ",
-              grad_y.shape(), " does not match the input ", x.shape());
+  FOVEA_CHECK(grad_y.shape() == x.shape(), "squeeze_excitation backward: gradient ", grad_y.shape(),
+              " does not match the input ", x.shape());
   const Tensor<T> squeezed = global_avg_pool2d_reference(x);
   const Tensor<T> z1 = conv2d_reference(squeezed, fc1_w, fc1_b, Conv2dAttrs{});
   const Tensor<T> hidden = activation_reference(z1, act);

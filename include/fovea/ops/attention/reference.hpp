@@ -24,6 +24,21 @@ inline void check_image_input(const Shape& x, const char* op) {
   FOVEA_CHECK(x.rank() == 4, op, " input must be (N, C, H, W), got ", x);
 }
 
+// The shapes squeeze_excitation needs: x (N, C, H, W), fc1_w [S, C, 1, 1], fc1_b [S],
+// fc2_w [C, S, 1, 1], fc2_b [C].
+inline void check_squeeze_excitation_shapes(const Shape& x, const Shape& fc1_w, const Shape& fc1_b,
+                                            const Shape& fc2_w, const Shape& fc2_b) {
+  check_image_input(x, "squeeze_excitation");
+  const int64_t c = x[1];
+  FOVEA_CHECK(fc1_w.rank() == 4, "squeeze_excitation fc1 weight must be [S, ", c, ", 1, 1], got ",
+              fc1_w);
+  const int64_t s = fc1_w[0];
+  check_pointwise_weight(fc1_w, s, c, "squeeze_excitation fc1 weight");
+  check_pointwise_weight(fc2_w, c, s, "squeeze_excitation fc2 weight");
+  FOVEA_CHECK(fc1_b == Shape{s}, "squeeze_excitation fc1 bias must be [", s, "], got ", fc1_b);
+  FOVEA_CHECK(fc2_b == Shape{c}, "squeeze_excitation fc2 bias must be [", c, "], got ", fc2_b);
+}
+
 }  // namespace detail
 
 // x * scale_act(fc2(act(fc1(mean of x over H, W)))), fc1 and fc2 being 1x1 convolutions with
@@ -33,17 +48,8 @@ Tensor<T> squeeze_excitation_reference(const Tensor<T>& x, const Tensor<T>& fc1_
                                        const Tensor<T>& fc1_b, const Tensor<T>& fc2_w,
                                        const Tensor<T>& fc2_b, ActivationKind act,
                                        ActivationKind scale_act) {
-  detail::check_image_input(x.shape(), "squeeze_excitation");
-  const int64_t c = x.dim(1);
-  FOVEA_CHECK(fc1_w.rank() == 4, "squeeze_excitation fc1 weight must be [S, ", c, ", 1, 1], got ",
-              fc1_w.shape());
-  const int64_t s = fc1_w.dim(0);
-  detail::check_pointwise_weight(fc1_w.shape(), s, c, "squeeze_excitation fc1 weight");
-  detail::check_pointwise_weight(fc2_w.shape(), c, s, "squeeze_excitation fc2 weight");
-  FOVEA_CHECK(fc1_b.shape() == Shape{s}, "squeeze_excitation fc1 bias must be [", s, "], got ",
-              fc1_b.shape());
-  FOVEA_CHECK(fc2_b.shape() == Shape{c}, "squeeze_excitation fc2 bias must be [", c, "], got ",
-              fc2_b.shape());
+  detail::check_squeeze_excitation_shapes(x.shape(), fc1_w.shape(), fc1_b.shape(), fc2_w.shape(),
+                                          fc2_b.shape());
   const Tensor<T> squeezed = global_avg_pool2d_reference(x);
   const Tensor<T> hidden =
       activation_reference(conv2d_reference(squeezed, fc1_w, fc1_b, Conv2dAttrs{}), act);

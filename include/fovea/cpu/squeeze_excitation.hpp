@@ -1,0 +1,90 @@
+// Squeeze-and-excitation for NCHW float tensors, in three passes instead of the reference's
+// chain of ops: the channel means (one vectorized sum per plane), the gates (two tiny
+// matrix-vector products per image, fc1 → act → fc2 → scale_act), and y = x · gate with one
+// broadcast multiply per plane.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/cpu/activation.hpp"
+#include "fovea/cpu/simd.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+
+namespace fovea::cpu {
+inline namespace FOVEA_CPU_ISA {
+
+namespace detail {
+
+inline float plane_sum(const float* x, int64_t count) {
+  Vec acc = Vec::zero();
+  int64_t i = 0;
+  for (; i + Vec::kLanes <= count; i += Vec::kLanes)
+    acc = acc + Vec::load(x + i);
+  float sum = reduce_add(acc);
+  for (; i < count; ++i)
+    sum += x[i];
+  return sum;
+}
+
+inline void scale_plane(const float* x, float gate, int64_t count, float* y) {
+  const Vec g = Vec::broadcast(gate);
+  int64_t i = 0;
+  for (; i + Vec::kLanes <= count; i += Vec::kLanes)
+    (Vec::load(x + i) * g).store(y + i);
+  for (; i < count; ++i)
+    y[i] = x[i] * gate;
+}
+
+// out[o] = act(bias[o] + Σ_i w[o, i] · in[i]) for a [outs, ins] weight.
+inline void dense_layer(const float* w, const float* bias, const float* in, int64_t ins,
+                        int64_t outs, ActivationKind act, float* out) {
+  for (int64_t o = 0; o < outs; ++o) {
+    const float* row = w + o * ins;
+    Vec acc = Vec::zero();
+    int64_t i = 0;
+    for (; i + Vec::kLanes <= ins; i += Vec::kLanes)
+      acc = fmadd(Vec::load(row + i), Vec::load(in + i), acc);
+    float sum = reduce_add(acc);
+    for (; i < ins; ++i)
+      sum += row[i] * in[i];
+    out[o] = bias[o] + sum;
+  }
+  activate_in_place(out, outs, act);
+}
+
+}  // namespace detail
+
+// x · scale_act(fc2(act(fc1(mean of x over H, W)))) with fc1 [S, C] and fc2 [C, S] (the 1×1
+// conv weights' data) and their biases; shapes are checked by the caller.
+inline Tensor<float> squeeze_excitation_nchw(const Tensor<float>& x, const Tensor<float>& fc1_w,
+                                             const Tensor<float>& fc1_b, const Tensor<float>& fc2_w,
+                                             const Tensor<float>& fc2_b, ActivationKind act,
+                                             ActivationKind scale_act) {
+  const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3), s = fc1_w.dim(0);
+  const int64_t planes = n * c;
+  // Several planes per task when planes are small, so task overhead stays negligible.
+  const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(hw, 1));
+  const int64_t tasks = (planes + per_task - 1) / per_task;
+  std::vector<float> gates(static_cast<size_t>(planes));
+  parallel_for(0, tasks, [&](int64_t task) {
+    for (int64_t p = task * per_task; p < std::min(planes, (task + 1) * per_task); ++p)
+      gates[static_cast<size_t>(p)] = detail::plane_sum(x.data() + p * hw, hw) / float(hw);
+  });
+  std::vector<float> hidden(static_cast<size_t>(s));
+  for (int64_t image = 0; image < n; ++image) {
+    float* g = gates.data() + image * c;
+    detail::dense_layer(fc1_w.data(), fc1_b.data(), g, c, s, act, hidden.data());
+    detail::dense_layer(fc2_w.data(), fc2_b.data(), hidden.data(), s, c, scale_act, g);
+  }
+  Tensor<float> y(x.shape());
+  parallel_for(0, tasks, [&](int64_t task) {
+    for (int64_t p = task * per_task; p < std::min(planes, (task + 1) * per_task); ++p)
+      detail::scale_plane(x.data() + p * hw, gates[static_cast<size_t>(p)], hw, y.data() + p * hw);
+  });
+  return y;
+}
+
+}  // namespace FOVEA_CPU_ISA
+}  // namespace fovea::cpu
