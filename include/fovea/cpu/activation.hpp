@@ -13,18 +13,24 @@
 namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
 
-// y[i] = f(y[i], 1): whole vectors through Vec (cpu/simd.hpp's exp), the tail lane by lane
-// through the same vector code, so every element gets the same arithmetic.
+// 1 / (1 + e^-v). e^-v is capped at e^88 (3e-39 is as good as 0 next to 1), which keeps the
+// reciprocal's argument finite.
+inline Vec logistic(Vec v) {
+  const Vec one = Vec::broadcast(1.0f);
+  return reciprocal(one + exp(min(Vec::broadcast(88.0f), -v)));
+}
+
+// y[i] = f(y[i]): whole vectors through Vec, the tail through the same vector code on a padded
+// copy, so every element gets the same arithmetic.
 template <class F>
 void map_in_place(float* y, int64_t count, F f) {
-  const Vec one = Vec::broadcast(1.0f);
   int64_t i = 0;
   for (; i + Vec::kLanes <= count; i += Vec::kLanes)
-    f(Vec::load(y + i), one).store(y + i);
+    f(Vec::load(y + i)).store(y + i);
   if (i == count) return;
   alignas(64) float tail[Vec::kLanes] = {};
   std::copy(y + i, y + count, tail);
-  f(Vec::load(tail), one).store(tail);
+  f(Vec::load(tail)).store(tail);
   std::copy(tail, tail + (count - i), y + i);
 }
 
@@ -41,9 +47,9 @@ inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
         y[i] = y[i] < 0.0f ? 0.0f : (y[i] > 6.0f ? 6.0f : y[i]);
       return;
     case ActivationKind::silu:
-      return map_in_place(y, count, [](auto v, auto one) { return v / (one + exp(-v)); });
+      return map_in_place(y, count, [](Vec v) { return v * logistic(v); });
     case ActivationKind::sigmoid:
-      return map_in_place(y, count, [](auto v, auto one) { return one / (one + exp(-v)); });
+      return map_in_place(y, count, [](Vec v) { return logistic(v); });
     case ActivationKind::tanh:
       for (int64_t i = 0; i < count; ++i)
         y[i] = std::tanh(y[i]);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 #include "fovea/cpu/activation.hpp"
 #include "fovea/cpu/aligned_buffer.hpp"
@@ -27,15 +28,37 @@ inline bool conv2d_depthwise_supports(const Conv2dProblem& problem) {
 
 namespace detail {
 
+// How a channel plane is laid out in the padded, phase-split scratch (see the top of the file).
+struct DepthwiseLayout {
+  int64_t padded_h, phase_len, row_len;  // row_len: all phases of one padded row
+  // Where tap (r, s) of output (0, 0) reads, relative to the scratch; output row op adds
+  // op · stride_h · row_len and output column q adds q. Computed once per call, since the
+  // divisions in it would otherwise run for every tap of every vector.
+  std::vector<int64_t> tap_offsets;
+
+  explicit DepthwiseLayout(const Conv2dParams& cp) {
+    const Conv2dAttrs& a = cp.attrs;
+    const int64_t sw = a.stride_w;
+    padded_h = cp.h + a.pad_top + a.pad_bottom;
+    phase_len = (cp.w + a.pad_left + a.pad_right + sw - 1) / sw;
+    row_len = sw * phase_len;
+    for (int64_t r = 0; r < cp.r; ++r) {
+      for (int64_t s = 0; s < cp.s; ++s) {
+        const int64_t col = s * a.dilation_w;
+        tap_offsets.push_back(r * a.dilation_h * row_len + (col % sw) * phase_len + col / sw);
+      }
+    }
+  }
+};
+
 // One channel plane: x (h × w) to y (p × q) with kernel taps `w` (r × s).
 inline void depthwise_plane(const float* x, const float* taps, float bias, const float* residual,
-                            ActivationKind act, const Conv2dParams& cp, float* y) {
+                            ActivationKind act, const Conv2dParams& cp,
+                            const DepthwiseLayout& layout, float* y) {
   const Conv2dAttrs& a = cp.attrs;
   const int64_t sw = a.stride_w;
-  const int64_t padded_h = cp.h + a.pad_top + a.pad_bottom;
-  const int64_t padded_w = cp.w + a.pad_left + a.pad_right;
-  const int64_t phase_len = (padded_w + sw - 1) / sw;
-  const int64_t row_len = sw * phase_len;  // all phases of one padded row
+  const int64_t padded_h = layout.padded_h, phase_len = layout.phase_len;
+  const int64_t row_len = layout.row_len;
   // The last vector of a row may run up to kLanes - 1 floats past the row (into the next one,
   // or into the zeroed slack after the last); those lanes are computed but never stored.
   const int64_t slack = Vec::kLanes;
@@ -70,25 +93,20 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       std::fill(dst + t_hi, dst + phase_len, 0.0f);
     }
   }
-  const auto tap_row = [&](int64_t op, int64_t r, int64_t s) {
-    const int64_t col = s * a.dilation_w;
-    return padded + (op * a.stride_h + r * a.dilation_h) * row_len + (col % sw) * phase_len +
-           col / sw;
-  };
   // acc[q0, q0 + kV lanes) for output row op, the sums held in registers across all taps.
   const auto vector_block = [&](auto vectors, int64_t op, int64_t q0) {
     constexpr int kV = decltype(vectors)::value;
     Vec sum[kV];
     for (int v = 0; v < kV; ++v)
       sum[v] = Vec::broadcast(bias);
-    for (int64_t r = 0; r < cp.r; ++r) {
-      for (int64_t s = 0; s < cp.s; ++s) {
-        const float* src = tap_row(op, r, s) + q0;
-        const Vec t = Vec::broadcast(taps[r * cp.s + s]);
+    const float* row = padded + op * a.stride_h * row_len + q0;
+    const int64_t tap_count = cp.r * cp.s;
+    for (int64_t tap = 0; tap < tap_count; ++tap) {
+      const float* src = row + layout.tap_offsets[static_cast<size_t>(tap)];
+      const Vec t = Vec::broadcast(taps[tap]);
 #pragma GCC unroll 4
-        for (int v = 0; v < kV; ++v)
-          sum[v] = fmadd(t, Vec::load(src + v * Vec::kLanes), sum[v]);
-      }
+      for (int v = 0; v < kV; ++v)
+        sum[v] = fmadd(t, Vec::load(src + v * Vec::kLanes), sum[v]);
     }
     for (int v = 0; v < kV; ++v)
       sum[v].store(acc + q0 + v * Vec::kLanes);
@@ -123,6 +141,7 @@ inline Tensor<float> conv2d_depthwise_run(const Conv2dCall& call) {
   // Several planes per task when planes are small, so task overhead stays negligible.
   const int64_t planes = cp.n * cp.c;
   const int64_t per_task = std::max<int64_t>(1, 4096 / std::max<int64_t>(pq, 1));
+  const detail::DepthwiseLayout layout(cp);
   parallel_for(0, (planes + per_task - 1) / per_task, [&](int64_t task) {
     for (int64_t plane = task * per_task; plane < std::min(planes, (task + 1) * per_task);
          ++plane) {
@@ -130,7 +149,7 @@ inline Tensor<float> conv2d_depthwise_run(const Conv2dCall& call) {
       detail::depthwise_plane(call.x.data() + plane * hw, call.weight.data() + c * cp.r * cp.s,
                               call.bias.empty() ? 0.0f : call.bias(c),
                               residual != nullptr ? residual + plane * pq : nullptr,
-                              call.epilogue.act, cp, y.data() + plane * pq);
+                              call.epilogue.act, cp, layout, y.data() + plane * pq);
     }
   });
   return y;

@@ -78,8 +78,14 @@ inline Vec operator*(Vec a, Vec b) {
 inline Vec operator-(Vec a) {
   return {_mm512_sub_ps(_mm512_setzero_ps(), a.v)};
 }
-inline Vec operator/(Vec a, Vec b) {
-  return {_mm512_div_ps(a.v, b.v)};
+inline Vec min(Vec a, Vec b) {
+  return {_mm512_maskz_min_ps(kAllLanes, a.v, b.v)};
+}
+// 1 / x to about 1 ulp: rcp14's estimate and one Newton step, a few times faster than a division.
+// Finite x only (1 / inf would come out NaN).
+inline Vec reciprocal(Vec x) {
+  const __m512 r = _mm512_rcp14_ps(x.v);
+  return {_mm512_mul_ps(r, _mm512_fnmadd_ps(x.v, r, _mm512_set1_ps(2.0f)))};
 }
 // The sum of the lanes, always added in the same order.
 inline float reduce_add(Vec a) {
@@ -137,8 +143,14 @@ inline Vec operator*(Vec a, Vec b) {
 inline Vec operator-(Vec a) {
   return {_mm256_sub_ps(_mm256_setzero_ps(), a.v)};
 }
-inline Vec operator/(Vec a, Vec b) {
-  return {_mm256_div_ps(a.v, b.v)};
+inline Vec min(Vec a, Vec b) {
+  return {_mm256_min_ps(a.v, b.v)};
+}
+// 1 / x to about 1e-7: rcp's 12-bit estimate and one Newton step, a few times faster than a
+// division. Finite x only (1 / inf would come out NaN).
+inline Vec reciprocal(Vec x) {
+  const __m256 r = _mm256_rcp_ps(x.v);
+  return {_mm256_mul_ps(r, _mm256_fnmadd_ps(x.v, r, _mm256_set1_ps(2.0f)))};
 }
 // e^x (detail::exp_reduced), with 2^n built in the exponent bits. x is first clamped to
 // [-87.3, 88.37], where 2^n stays a normal float: results saturate near 1e-38 and 2.4e38 rather
@@ -197,10 +209,16 @@ inline Vec operator*(Vec a, Vec b) {
     r.v[i] = a.v[i] * b.v[i];
   return r;
 }
-inline Vec operator/(Vec a, Vec b) {
+inline Vec min(Vec a, Vec b) {
   Vec r;
   for (int i = 0; i < 4; ++i)
-    r.v[i] = a.v[i] / b.v[i];
+    r.v[i] = b.v[i] < a.v[i] ? b.v[i] : a.v[i];
+  return r;
+}
+inline Vec reciprocal(Vec x) {
+  Vec r;
+  for (int i = 0; i < 4; ++i)
+    r.v[i] = 1.0f / x.v[i];
   return r;
 }
 inline Vec operator-(Vec a) {
