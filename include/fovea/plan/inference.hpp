@@ -2,10 +2,10 @@
 // model whose weights are final: batch norms folded into their convs, and every conv told to
 // keep its kernel's packed weights, so packing happens once per layer instead of per call.
 //
-// Folding also switches ResNet's blocks to their fused path (conv + ReLU + residual add in one
-// conv2d_fused). Peak activation memory is measured by plan/activation_memory.hpp.
-// Not done (yet): a planned activation arena, blocked layouts, fused epilogues in MobileNetV2
-// and EfficientNet.
+// Folding also switches the zoo's blocks to their fused path: ResNet's conv + ReLU + residual
+// add, and MobileNetV2's and EfficientNet's conv + activation and projection + input, each in
+// one conv2d_fused. Peak activation memory is measured by plan/activation_memory.hpp.
+// Not done (yet): a planned activation arena, blocked layouts.
 #pragma once
 
 #include "fovea/nn/conv2d.hpp"
