@@ -38,14 +38,13 @@ inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
   switch (kind) {
     case ActivationKind::identity:
       return;
+    // max/min return their second operand on NaN or a tie, so NaN and -0 pass through as in
+    // `y < 0 ? 0 : y`.
     case ActivationKind::relu:
-      for (int64_t i = 0; i < count; ++i)
-        y[i] = y[i] < 0.0f ? 0.0f : y[i];
-      return;
+      return map_in_place(y, count, [](Vec v) { return max(Vec::zero(), v); });
     case ActivationKind::relu6:
-      for (int64_t i = 0; i < count; ++i)
-        y[i] = y[i] < 0.0f ? 0.0f : (y[i] > 6.0f ? 6.0f : y[i]);
-      return;
+      return map_in_place(y, count,
+                          [](Vec v) { return min(Vec::broadcast(6.0f), max(Vec::zero(), v)); });
     case ActivationKind::silu:
       return map_in_place(y, count, [](Vec v) { return v * logistic(v); });
     case ActivationKind::sigmoid:

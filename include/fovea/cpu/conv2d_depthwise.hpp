@@ -62,8 +62,9 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
   // The last vector of a row may run up to kLanes - 1 floats past the row (into the next one,
   // or into the zeroed slack after the last); those lanes are computed but never stored.
   const int64_t slack = Vec::kLanes;
+  constexpr int64_t kRowsAtOnce = 4;  // output rows per pass, each with its own acc row
   thread_local AlignedBuffer scratch;
-  scratch.resize(padded_h * row_len + slack + cp.q + slack);
+  scratch.resize(padded_h * row_len + slack + kRowsAtOnce * (cp.q + slack));
   float* padded = scratch.data();
   std::fill(padded + padded_h * row_len, padded + padded_h * row_len + slack, 0.0f);
   float* acc = padded + padded_h * row_len + slack;
@@ -93,40 +94,62 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       std::fill(dst + t_hi, dst + phase_len, 0.0f);
     }
   }
-  // acc[q0, q0 + kV lanes) for output row op, the sums held in registers across all taps.
-  const auto vector_block = [&](auto vectors, int64_t op, int64_t q0) {
-    constexpr int kV = decltype(vectors)::value;
-    Vec sum[kV];
-    for (int v = 0; v < kV; ++v)
-      sum[v] = Vec::broadcast(bias);
-    const float* row = padded + op * a.stride_h * row_len + q0;
+  // Output rows [op, op + kR) × vectors [q0, q0 + kV lanes) into acc rows [acc_row, + kR), the
+  // sums held in registers across all taps. Each sum is a chain of dependent FMAs, so blocks
+  // carry four of them (4 vectors of one row, or 1 vector of 4 rows) to hide FMA latency.
+  const int64_t acc_stride = cp.q + slack;
+  const auto vector_block = [&](auto rows, auto vectors, int64_t op, int64_t acc_row, int64_t q0) {
+    constexpr int kR = decltype(rows)::value, kV = decltype(vectors)::value;
+    Vec sum[kR][kV];
+    for (auto& row : sum)
+      for (Vec& v : row)
+        v = Vec::broadcast(bias);
+    const float* first_row = padded + op * a.stride_h * row_len + q0;
     const int64_t tap_count = cp.r * cp.s;
     for (int64_t tap = 0; tap < tap_count; ++tap) {
-      const float* src = row + layout.tap_offsets[static_cast<size_t>(tap)];
+      const float* src = first_row + layout.tap_offsets[static_cast<size_t>(tap)];
       const Vec t = Vec::broadcast(taps[tap]);
 #pragma GCC unroll 4
-      for (int v = 0; v < kV; ++v)
-        sum[v] = fmadd(t, Vec::load(src + v * Vec::kLanes), sum[v]);
+      for (int r = 0; r < kR; ++r) {
+#pragma GCC unroll 4
+        for (int v = 0; v < kV; ++v)
+          sum[r][v] =
+              fmadd(t, Vec::load(src + r * a.stride_h * row_len + v * Vec::kLanes), sum[r][v]);
+      }
     }
-    for (int v = 0; v < kV; ++v)
-      sum[v].store(acc + q0 + v * Vec::kLanes);
+    for (int r = 0; r < kR; ++r)
+      for (int v = 0; v < kV; ++v)
+        sum[r][v].store(acc + (acc_row + r) * acc_stride + q0 + v * Vec::kLanes);
   };
-  for (int64_t op = 0; op < cp.p; ++op) {
+  using One = std::integral_constant<int, 1>;
+  using Four = std::integral_constant<int, 4>;
+  for (int64_t op = 0; op < cp.p; op += kRowsAtOnce) {
+    const int64_t rows = std::min(kRowsAtOnce, cp.p - op);
     int64_t q0 = 0;
     for (; q0 + 4 * Vec::kLanes <= cp.q; q0 += 4 * Vec::kLanes)
-      vector_block(std::integral_constant<int, 4>{}, op, q0);
-    for (; q0 + Vec::kLanes <= cp.q; q0 += Vec::kLanes)
-      vector_block(std::integral_constant<int, 1>{}, op, q0);
-    if (q0 < cp.q) vector_block(std::integral_constant<int, 1>{}, op, q0);
-    float* out = y + op * cp.q;
-    if (residual != nullptr) {
-      const float* res = residual + op * cp.q;
-      for (int64_t q = 0; q < cp.q; ++q)
-        out[q] = acc[q] + res[q];
-    } else {
-      std::copy(acc, acc + cp.q, out);
+      for (int64_t r = 0; r < rows; ++r)
+        vector_block(One{}, Four{}, op + r, r, q0);
+    // The rest, a vector at a time (the last one past q into the slack).
+    for (; q0 < cp.q; q0 += Vec::kLanes) {
+      if (rows == kRowsAtOnce) {
+        vector_block(Four{}, One{}, op, 0, q0);
+      } else {
+        for (int64_t r = 0; r < rows; ++r)
+          vector_block(One{}, One{}, op + r, r, q0);
+      }
     }
-    activate_in_place(out, cp.q, act);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* sums = acc + r * acc_stride;
+      float* out = y + (op + r) * cp.q;
+      if (residual != nullptr) {
+        const float* res = residual + (op + r) * cp.q;
+        for (int64_t q = 0; q < cp.q; ++q)
+          out[q] = sums[q] + res[q];
+      } else {
+        std::copy(sums, sums + cp.q, out);
+      }
+      activate_in_place(out, cp.q, act);
+    }
   }
 }
 

@@ -211,8 +211,9 @@ inline Vec operator*(Vec a, Vec b) {
 }
 inline Vec min(Vec a, Vec b) {
   Vec r;
+  // As x86's minps: b on a tie or a NaN.
   for (int i = 0; i < 4; ++i)
-    r.v[i] = b.v[i] < a.v[i] ? b.v[i] : a.v[i];
+    r.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
   return r;
 }
 inline Vec reciprocal(Vec x) {
