@@ -34,17 +34,47 @@ void map_in_place(float* y, int64_t count, F f) {
   std::copy(tail, tail + (count - i), y + i);
 }
 
+// The kinds with a vector form (activate below); the others run lane by lane.
+inline bool has_vector_form(ActivationKind kind) {
+  return kind == ActivationKind::identity || kind == ActivationKind::relu ||
+         kind == ActivationKind::relu6 || kind == ActivationKind::silu ||
+         kind == ActivationKind::sigmoid;
+}
+
+// max/min return their second operand on NaN or a tie, so NaN and -0 pass through ReLU as in
+// `y < 0 ? 0 : y`.
+inline Vec relu(Vec v) {
+  return max(Vec::zero(), v);
+}
+inline Vec relu6(Vec v) {
+  return min(Vec::broadcast(6.0f), max(Vec::zero(), v));
+}
+
+// A kind with has_vector_form(kind) applied to one vector: what the GEMM microkernel does to a
+// register tile before storing it.
+inline Vec activate(Vec v, ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::relu:
+      return relu(v);
+    case ActivationKind::relu6:
+      return relu6(v);
+    case ActivationKind::silu:
+      return v * logistic(v);
+    case ActivationKind::sigmoid:
+      return logistic(v);
+    default:
+      return v;
+  }
+}
+
 inline void activate_in_place(float* y, int64_t count, ActivationKind kind) {
   switch (kind) {
     case ActivationKind::identity:
       return;
-    // max/min return their second operand on NaN or a tie, so NaN and -0 pass through as in
-    // `y < 0 ? 0 : y`.
     case ActivationKind::relu:
-      return map_in_place(y, count, [](Vec v) { return max(Vec::zero(), v); });
+      return map_in_place(y, count, [](Vec v) { return relu(v); });
     case ActivationKind::relu6:
-      return map_in_place(y, count,
-                          [](Vec v) { return min(Vec::broadcast(6.0f), max(Vec::zero(), v)); });
+      return map_in_place(y, count, [](Vec v) { return relu6(v); });
     case ActivationKind::silu:
       return map_in_place(y, count, [](Vec v) { return v * logistic(v); });
     case ActivationKind::sigmoid:

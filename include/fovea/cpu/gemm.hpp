@@ -83,12 +83,24 @@ class PackedMatrixA {
 
 namespace detail {
 
+// The epilogue of one full-width register tile, its pointers already at the tile's first row
+// (row_bias, residual) and column (col_bias, residual).
+struct TileEpilogue {
+  const float* row_bias;
+  const float* col_bias;
+  const float* residual;
+  int64_t ld_residual;
+  ActivationKind act;
+};
+
 // acc = A panel · the first kNv vectors of each B panel row over kc; the first `rows` rows of
-// the C tile = acc (first K block) or C tile + acc. kNv < kGemmNv serves the narrow last column
-// panel of small images; rows < kGemmMr the last row panel (A is zero-padded there).
+// the C tile = acc (first K block) or C tile + acc, then the epilogue if `e` is given (the last
+// K block), applied in registers as apply_gemm_epilogue would apply it in memory. kNv < kGemmNv
+// serves the narrow last column panel of small images; rows < kGemmMr the last row panel (A is
+// zero-padded there).
 template <int kNv>
 inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             bool first, int64_t rows = kGemmMr) {
+                             bool first, int64_t rows = kGemmMr, const TileEpilogue* e = nullptr) {
   Vec acc[kGemmMr][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
@@ -111,14 +123,24 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
     a += kGemmMr;
     b += kGemmNr;
   }
+  const bool vector_act = e != nullptr && has_vector_form(e->act);
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
     if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j) {
       float* p = c + i * ldc + j * Vec::kLanes;
-      (first ? acc[i][j] : acc[i][j] + Vec::load(p)).store(p);
+      Vec v = first ? acc[i][j] : acc[i][j] + Vec::load(p);
+      if (e != nullptr) {
+        if (e->row_bias != nullptr) v = v + Vec::broadcast(e->row_bias[i]);
+        if (e->col_bias != nullptr) v = v + Vec::load(e->col_bias + j * Vec::kLanes);
+        if (e->residual != nullptr)
+          v = v + Vec::load(e->residual + i * e->ld_residual + j * Vec::kLanes);
+        if (vector_act) v = activate(v, e->act);
+      }
+      v.store(p);
     }
+    if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, kNv * Vec::kLanes, e->act);
   }
 }
 
@@ -231,9 +253,20 @@ void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, 
         const float* a_panel = a.panel(pc, kc, i0 / kGemmMr);
         for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
           const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
-          detail::gemm_edge_tile(kc, a_panel, packed_b + (j0 - n0) * kc, c + i0 * ldc + j0, ldc,
-                                 first, rows, cols);
-          if (last) detail::apply_gemm_epilogue(e, c, ldc, i0, rows, j0, cols);
+          const float* b_panel = packed_b + (j0 - n0) * kc;
+          float* c_tile = c + i0 * ldc + j0;
+          if (cols == kGemmNr && last) {
+            const detail::TileEpilogue tile{
+                e.row_bias != nullptr ? e.row_bias + i0 : nullptr,
+                e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
+                e.residual != nullptr ? e.residual + i0 * e.ld_residual + j0 : nullptr,
+                e.ld_residual, e.act};
+            detail::gemm_microkernel<kGemmNv>(kc, a_panel, b_panel, c_tile, ldc, first, rows,
+                                              &tile);
+          } else {
+            detail::gemm_edge_tile(kc, a_panel, b_panel, c_tile, ldc, first, rows, cols);
+            if (last) detail::apply_gemm_epilogue(e, c, ldc, i0, rows, j0, cols);
+          }
         }
       }
     }

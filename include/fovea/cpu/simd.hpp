@@ -63,8 +63,8 @@ inline Vec fmadd(Vec a, Vec b, Vec c) {
 inline Vec operator+(Vec a, Vec b) {
   return {_mm512_add_ps(a.v, b.v)};
 }
-// The all-lanes mask forms of max, min, roundscale and scalef below (and reduce_add's store)
-// sidestep GCC 12's false -Wmaybe-uninitialized in the unmasked intrinsics (GCC bug 105593).
+// The all-lanes mask forms of max, min, rcp14, roundscale and scalef below (and reduce_add's
+// store) sidestep GCC 12's false -Wmaybe-uninitialized in the unmasked ones (_mm512_undefined).
 inline constexpr __mmask16 kAllLanes = 0xFFFF;
 inline Vec max(Vec a, Vec b) {
   return {_mm512_maskz_max_ps(kAllLanes, a.v, b.v)};
@@ -84,7 +84,7 @@ inline Vec min(Vec a, Vec b) {
 // 1 / x to about 1 ulp: rcp14's estimate and one Newton step, a few times faster than a division.
 // Finite x only (1 / inf would come out NaN).
 inline Vec reciprocal(Vec x) {
-  const __m512 r = _mm512_rcp14_ps(x.v);
+  const __m512 r = _mm512_maskz_rcp14_ps(kAllLanes, x.v);
   return {_mm512_mul_ps(r, _mm512_fnmadd_ps(x.v, r, _mm512_set1_ps(2.0f)))};
 }
 // The sum of the lanes, always added in the same order.
