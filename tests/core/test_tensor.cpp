@@ -8,6 +8,17 @@
 using namespace fovea;
 
 TEST_SUITE("cpu") {
+  TEST_CASE("an uninitialized tensor owns aligned memory of its shape") {
+    fovea::Tensor<float> t = fovea::Tensor<float>::uninitialized(fovea::Shape{2, 3, 5, 7},
+                                                                 fovea::Layout::nhwc);
+    CHECK(t.shape() == fovea::Shape{2, 3, 5, 7});
+    CHECK(t.layout() == fovea::Layout::nhwc);
+    CHECK(t.owns_memory());
+    CHECK(reinterpret_cast<uintptr_t>(t.data()) % fovea::kTensorAlignment == 0);
+    t(1, 2, 4, 6) = 3.5f;  // the last element in NHWC order is the last in memory
+    CHECK(t[t.numel() - 1] == 3.5f);
+  }
+
   TEST_CASE("tensor storage is zero-filled and 64-byte aligned and shared by copies") {
     Tensor<float> t(Shape{2, 3, 5, 7});
     CHECK(t.numel() == 210);

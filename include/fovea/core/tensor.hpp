@@ -74,6 +74,18 @@ class Tensor {
     std::memset(static_cast<void*>(data_), 0, bytes);
   }
 
+  // An owning tensor whose contents are unspecified, for kernels that write every element
+  // (zero-filling a conv's output first was about 5% of a MobileNetV2 forward).
+  static Tensor uninitialized(const Shape& shape, Layout layout = Layout::nchw) {
+    Tensor t;
+    t.shape_ = shape;
+    t.layout_ = layout;
+    t.init_strides();
+    t.storage_ = detail::allocate_aligned(checked_bytes(t.shape_));
+    t.data_ = static_cast<T*>(t.storage_.get());
+    return t;
+  }
+
   // A non-owning view of contiguous memory that the caller keeps alive.
   static Tensor wrap(T* data, const Shape& shape, Layout layout = Layout::nchw) {
     Tensor t;

@@ -157,7 +157,7 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
 
 inline Tensor<float> conv2d_depthwise_run(const Conv2dCall& call) {
   const Conv2dParams& cp = call.params;
-  Tensor<float> y(cp.output_shape());
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape());
   const int64_t hw = cp.h * cp.w, pq = cp.p * cp.q;
   const float* residual =
       call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;

@@ -60,7 +60,7 @@ template <class BOperand>
 Tensor<float> conv_as_gemm(const Conv2dCall& call, BOperand b_operand) {
   const Conv2dParams& cp = call.params;
   const auto& packed = *static_cast<const PackedConv2dWeights*>(call.prepared);
-  Tensor<float> y(cp.output_shape());
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape());
   const int64_t pq = cp.p * cp.q, kg = cp.k_per_group();
   const auto image = [&](int64_t n) {
     for (int64_t g = 0; g < cp.groups(); ++g) {

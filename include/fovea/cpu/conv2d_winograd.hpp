@@ -106,7 +106,7 @@ inline Tensor<float> conv2d_winograd_run(const Conv2dCall& call) {
   const auto& packed = *static_cast<const WinogradWeights*>(call.prepared);
   const int64_t tiles_h = (cp.p + 1) / 2, tiles_w = (cp.q + 1) / 2, tiles = tiles_h * tiles_w;
   AlignedBuffer v(16 * cp.c * tiles), m(16 * cp.k * tiles);
-  Tensor<float> y(cp.output_shape());
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape());
   const int64_t pq = cp.p * cp.q;
   for (int64_t n = 0; n < cp.n; ++n) {
     const float* image = call.x.data() + n * cp.c * cp.h * cp.w;

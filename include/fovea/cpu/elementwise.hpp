@@ -32,7 +32,7 @@ void for_chunks(int64_t count, Fn fn) {
 
 // a + b for tensors of the same shape and layout.
 inline Tensor<float> add_same_shape(const Tensor<float>& a, const Tensor<float>& b) {
-  Tensor<float> y(a.shape(), a.layout());
+  Tensor<float> y = Tensor<float>::uninitialized(a.shape(), a.layout());
   for_chunks(a.numel(), [&](int64_t begin, int64_t end) {
     const float *pa = a.data(), *pb = b.data();
     float* py = y.data();
@@ -43,7 +43,7 @@ inline Tensor<float> add_same_shape(const Tensor<float>& a, const Tensor<float>&
 }
 
 inline Tensor<float> activation_f32(const Tensor<float>& x, ActivationKind kind) {
-  Tensor<float> y(x.shape(), x.layout());
+  Tensor<float> y = Tensor<float>::uninitialized(x.shape(), x.layout());
   for_chunks(x.numel(), [&](int64_t begin, int64_t end) {
     std::copy(x.data() + begin, x.data() + end, y.data() + begin);
     activate_in_place(y.data() + begin, end - begin, kind);
@@ -57,7 +57,7 @@ inline Tensor<float> activation_f32(const Tensor<float>& x, ActivationKind kind)
 // the reference.
 inline Tensor<float> max_pool2d_nchw(const Tensor<float>& x, const Pool2dParams& pp) {
   const Pool2dAttrs& a = pp.attrs;
-  Tensor<float> y(pp.output_shape());
+  Tensor<float> y = Tensor<float>::uninitialized(pp.output_shape());
   const auto larger = [](float v, float best) { return (v > best || v != v) ? v : best; };
   parallel_for(0, pp.n * pp.c, [&](int64_t plane) {
     const float* in = x.data() + plane * pp.h * pp.w;

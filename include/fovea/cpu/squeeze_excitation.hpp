@@ -78,7 +78,7 @@ inline Tensor<float> squeeze_excitation_nchw(const Tensor<float>& x, const Tenso
     detail::dense_layer(fc1_w.data(), fc1_b.data(), g, c, s, act, hidden.data());
     detail::dense_layer(fc2_w.data(), fc2_b.data(), hidden.data(), s, c, scale_act, g);
   }
-  Tensor<float> y(x.shape());
+  Tensor<float> y = Tensor<float>::uninitialized(x.shape());
   parallel_for(0, tasks, [&](int64_t task) {
     for (int64_t p = task * per_task; p < std::min(planes, (task + 1) * per_task); ++p)
       detail::scale_plane(x.data() + p * hw, gates[static_cast<size_t>(p)], hw, y.data() + p * hw);
