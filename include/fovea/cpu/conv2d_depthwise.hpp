@@ -148,9 +148,10 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       } else {
         std::copy(sums, sums + cp.q, out);
       }
-      activate_in_place(out, cp.q, act);
     }
   }
+  // Once over the whole plane: row by row, narrow rows (7 or 14 columns) would be all tail.
+  activate_in_place(y, cp.p * cp.q, act);
 }
 
 }  // namespace detail

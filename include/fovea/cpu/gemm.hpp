@@ -83,8 +83,8 @@ class PackedMatrixA {
 
 namespace detail {
 
-// The epilogue of one full-width register tile, its pointers already at the tile's first row
-// (row_bias, residual) and column (col_bias, residual).
+// The epilogue of one register tile, its pointers already at the tile's first row (row_bias,
+// residual) and column (col_bias, residual).
 struct TileEpilogue {
   const float* row_bias;
   const float* col_bias;
@@ -93,14 +93,15 @@ struct TileEpilogue {
   ActivationKind act;
 };
 
-// acc = A panel · the first kNv vectors of each B panel row over kc; the first `rows` rows of
-// the C tile = acc (first K block) or C tile + acc, then the epilogue if `e` is given (the last
-// K block), applied in registers as apply_gemm_epilogue would apply it in memory. kNv < kGemmNv
-// serves the narrow last column panel of small images; rows < kGemmMr the last row panel (A is
-// zero-padded there).
+// acc = A panel · the first kNv vectors of each B panel row over kc; then the first `rows` rows
+// and `cols` columns of the C tile = acc (first K block) or C tile + acc, and the epilogue if
+// `e` is given (the last K block), applied in registers as apply_gemm_epilogue would apply it
+// in memory. kNv < kGemmNv serves the narrow last column panel of small images; rows < kGemmMr
+// the last row panel (A is zero-padded there); cols < kNv vectors the last column panel, whose
+// last vector is read and written only in its first lanes.
 template <int kNv>
 inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             bool first, int64_t rows = kGemmMr, const TileEpilogue* e = nullptr) {
+                             bool first, int64_t rows, int64_t cols, const TileEpilogue* e) {
   Vec acc[kGemmMr][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {
@@ -129,34 +130,37 @@ inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* 
     if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j) {
+      const int64_t lanes = std::min<int64_t>(Vec::kLanes, cols - j * Vec::kLanes);
+      if (lanes <= 0) break;
+      const auto load = [lanes](const float* p) {
+        return lanes == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes);
+      };
       float* p = c + i * ldc + j * Vec::kLanes;
-      Vec v = first ? acc[i][j] : acc[i][j] + Vec::load(p);
+      Vec v = first ? acc[i][j] : acc[i][j] + load(p);
       if (e != nullptr) {
         if (e->row_bias != nullptr) v = v + Vec::broadcast(e->row_bias[i]);
-        if (e->col_bias != nullptr) v = v + Vec::load(e->col_bias + j * Vec::kLanes);
+        if (e->col_bias != nullptr) v = v + load(e->col_bias + j * Vec::kLanes);
         if (e->residual != nullptr)
-          v = v + Vec::load(e->residual + i * e->ld_residual + j * Vec::kLanes);
+          v = v + load(e->residual + i * e->ld_residual + j * Vec::kLanes);
         if (vector_act) v = activate(v, e->act);
       }
-      v.store(p);
+      if (lanes == Vec::kLanes) {
+        v.store(p);
+      } else {
+        v.store_first(p, lanes);
+      }
     }
-    if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, kNv * Vec::kLanes, e->act);
+    if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, cols, e->act);
   }
 }
 
-// A tile that may be cut by the matrix edge: rows × cols of it are real.
-inline void gemm_edge_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                           bool first, int64_t rows, int64_t cols) {
-  if (cols == kGemmNr) return gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first, rows);
-  alignas(64) float tile[kGemmMr * kGemmNr];
+// A tile of rows × cols real values (cols <= kGemmNr), with the epilogue `e` if given.
+inline void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool first,
+                      int64_t rows, int64_t cols, const TileEpilogue* e) {
   if (cols <= Vec::kLanes) {
-    gemm_microkernel<1>(kc, a, b, tile, kGemmNr, true);
+    gemm_microkernel<1>(kc, a, b, c, ldc, first, rows, cols, e);
   } else {
-    gemm_microkernel<kGemmNv>(kc, a, b, tile, kGemmNr, true);
-  }
-  for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j < cols; ++j)
-      c[i * ldc + j] = first ? tile[i * kGemmNr + j] : c[i * ldc + j] + tile[i * kGemmNr + j];
+    gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first, rows, cols, e);
   }
 }
 
@@ -253,20 +257,13 @@ void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, 
         const float* a_panel = a.panel(pc, kc, i0 / kGemmMr);
         for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
           const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
-          const float* b_panel = packed_b + (j0 - n0) * kc;
-          float* c_tile = c + i0 * ldc + j0;
-          if (cols == kGemmNr && last) {
-            const detail::TileEpilogue tile{
-                e.row_bias != nullptr ? e.row_bias + i0 : nullptr,
-                e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
-                e.residual != nullptr ? e.residual + i0 * e.ld_residual + j0 : nullptr,
-                e.ld_residual, e.act};
-            detail::gemm_microkernel<kGemmNv>(kc, a_panel, b_panel, c_tile, ldc, first, rows,
-                                              &tile);
-          } else {
-            detail::gemm_edge_tile(kc, a_panel, b_panel, c_tile, ldc, first, rows, cols);
-            if (last) detail::apply_gemm_epilogue(e, c, ldc, i0, rows, j0, cols);
-          }
+          const detail::TileEpilogue tile{
+              e.row_bias != nullptr ? e.row_bias + i0 : nullptr,
+              e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
+              e.residual != nullptr ? e.residual + i0 * e.ld_residual + j0 : nullptr, e.ld_residual,
+              e.act};
+          detail::gemm_tile(kc, a_panel, packed_b + (j0 - n0) * kc, c + i0 * ldc + j0, ldc, first,
+                            rows, cols, last ? &tile : nullptr);
         }
       }
     }

@@ -56,6 +56,13 @@ struct Vec {
   static Vec broadcast(float x) { return {_mm512_set1_ps(x)}; }
   static Vec load(const float* p) { return {_mm512_loadu_ps(p)}; }
   void store(float* p) const { _mm512_storeu_ps(p, v); }
+  // The first n lanes (0 < n <= kLanes) from or to memory; other lanes read as 0 and are not
+  // written, so a vector can end at the edge of a buffer.
+  static Vec load_first(const float* p, int64_t n) {
+    return {_mm512_maskz_loadu_ps(first_lanes(n), p)};
+  }
+  void store_first(float* p, int64_t n) const { _mm512_mask_storeu_ps(p, first_lanes(n), v); }
+  static __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 };
 inline Vec fmadd(Vec a, Vec b, Vec c) {
   return {_mm512_fmadd_ps(a.v, b.v, c.v)};
@@ -118,6 +125,16 @@ struct Vec {
   static Vec broadcast(float x) { return {_mm256_set1_ps(x)}; }
   static Vec load(const float* p) { return {_mm256_loadu_ps(p)}; }
   void store(float* p) const { _mm256_storeu_ps(p, v); }
+  // The first n lanes (0 < n <= kLanes) from or to memory; other lanes read as 0 and are not
+  // written, so a vector can end at the edge of a buffer.
+  static Vec load_first(const float* p, int64_t n) {
+    return {_mm256_maskload_ps(p, first_lanes(n))};
+  }
+  void store_first(float* p, int64_t n) const { _mm256_maskstore_ps(p, first_lanes(n), v); }
+  static __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
 };
 inline Vec fmadd(Vec a, Vec b, Vec c) {
   return {_mm256_fmadd_ps(a.v, b.v, c.v)};
@@ -177,6 +194,14 @@ struct Vec {
   static Vec broadcast(float x) { return {{x, x, x, x}}; }
   static Vec load(const float* p) { return {{p[0], p[1], p[2], p[3]}}; }
   void store(float* p) const { std::copy(v, v + 4, p); }
+  // The first n lanes (0 < n <= kLanes) from or to memory; other lanes read as 0 and are not
+  // written, so a vector can end at the edge of a buffer.
+  static Vec load_first(const float* p, int64_t n) {
+    Vec r = zero();
+    std::copy(p, p + n, r.v);
+    return r;
+  }
+  void store_first(float* p, int64_t n) const { std::copy(v, v + n, p); }
 };
 inline Vec fmadd(Vec a, Vec b, Vec c) {
   Vec r;
