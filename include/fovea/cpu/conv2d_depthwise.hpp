@@ -59,15 +59,13 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
   const int64_t sw = a.stride_w;
   const int64_t padded_h = layout.padded_h, phase_len = layout.phase_len;
   const int64_t row_len = layout.row_len;
-  // The last vector of a row may run up to kLanes - 1 floats past the row (into the next one,
+  // The last vector of a row may read up to kLanes - 1 floats past the row (into the next one,
   // or into the zeroed slack after the last); those lanes are computed but never stored.
   const int64_t slack = Vec::kLanes;
-  constexpr int64_t kRowsAtOnce = 4;  // output rows per pass, each with its own acc row
   thread_local AlignedBuffer scratch;
-  scratch.resize(padded_h * row_len + slack + kRowsAtOnce * (cp.q + slack));
+  scratch.resize(padded_h * row_len + slack);
   float* padded = scratch.data();
   std::fill(padded + padded_h * row_len, padded + padded_h * row_len + slack, 0.0f);
-  float* acc = padded + padded_h * row_len + slack;
   // Padding rows are zero; every image row is written whole, zeros included, phase by phase:
   // phase j, slot t holds padded column t * sw + j.
   std::fill(padded, padded + a.pad_top * row_len, 0.0f);
@@ -94,11 +92,11 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       std::fill(dst + t_hi, dst + phase_len, 0.0f);
     }
   }
-  // Output rows [op, op + kR) × vectors [q0, q0 + kV lanes) into acc rows [acc_row, + kR), the
-  // sums held in registers across all taps. Each sum is a chain of dependent FMAs, so blocks
-  // carry four of them (4 vectors of one row, or 1 vector of 4 rows) to hide FMA latency.
-  const int64_t acc_stride = cp.q + slack;
-  const auto vector_block = [&](auto rows, auto vectors, int64_t op, int64_t acc_row, int64_t q0) {
+  // Output rows [op, op + kR) × vectors [q0, q0 + kV lanes), the sums held in registers across
+  // all taps, then the residual added and the result stored (a vector past the row's end only
+  // in its first lanes). Each sum is a chain of dependent FMAs, so blocks carry four of them
+  // (4 vectors of one row, or 1 vector of 4 rows) to hide FMA latency.
+  const auto vector_block = [&](auto rows, auto vectors, int64_t op, int64_t q0) {
     constexpr int kR = decltype(rows)::value, kV = decltype(vectors)::value;
     Vec sum[kR][kV];
     for (auto& row : sum)
@@ -117,36 +115,37 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
               fmadd(t, Vec::load(src + r * a.stride_h * row_len + v * Vec::kLanes), sum[r][v]);
       }
     }
-    for (int r = 0; r < kR; ++r)
-      for (int v = 0; v < kV; ++v)
-        sum[r][v].store(acc + (acc_row + r) * acc_stride + q0 + v * Vec::kLanes);
+    for (int r = 0; r < kR; ++r) {
+      for (int v = 0; v < kV; ++v) {
+        const int64_t at = (op + r) * cp.q + q0 + v * Vec::kLanes;
+        const int64_t lanes = std::min<int64_t>(Vec::kLanes, cp.q - q0 - v * Vec::kLanes);
+        Vec out = sum[r][v];
+        if (lanes == Vec::kLanes) {
+          if (residual != nullptr) out = out + Vec::load(residual + at);
+          out.store(y + at);
+        } else {
+          if (residual != nullptr) out = out + Vec::load_first(residual + at, lanes);
+          out.store_first(y + at, lanes);
+        }
+      }
+    }
   };
   using One = std::integral_constant<int, 1>;
   using Four = std::integral_constant<int, 4>;
+  constexpr int64_t kRowsAtOnce = 4;
   for (int64_t op = 0; op < cp.p; op += kRowsAtOnce) {
     const int64_t rows = std::min(kRowsAtOnce, cp.p - op);
     int64_t q0 = 0;
     for (; q0 + 4 * Vec::kLanes <= cp.q; q0 += 4 * Vec::kLanes)
       for (int64_t r = 0; r < rows; ++r)
-        vector_block(One{}, Four{}, op + r, r, q0);
-    // The rest, a vector at a time (the last one past q into the slack).
+        vector_block(One{}, Four{}, op + r, q0);
+    // The rest, a vector at a time.
     for (; q0 < cp.q; q0 += Vec::kLanes) {
       if (rows == kRowsAtOnce) {
-        vector_block(Four{}, One{}, op, 0, q0);
+        vector_block(Four{}, One{}, op, q0);
       } else {
         for (int64_t r = 0; r < rows; ++r)
-          vector_block(One{}, One{}, op + r, r, q0);
-      }
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* sums = acc + r * acc_stride;
-      float* out = y + (op + r) * cp.q;
-      if (residual != nullptr) {
-        const float* res = residual + (op + r) * cp.q;
-        for (int64_t q = 0; q < cp.q; ++q)
-          out[q] = sums[q] + res[q];
-      } else {
-        std::copy(sums, sums + cp.q, out);
+          vector_block(One{}, One{}, op + r, q0);
       }
     }
   }
