@@ -176,6 +176,13 @@ inline void pack_b(const float* b, int64_t row_stride, int64_t col_stride, int64
 #pragma GCC unroll 4
         for (int j = 0; j < kGemmNv; ++j)
           Vec::load(src + j * Vec::kLanes).store(dst + j * Vec::kLanes);
+      } else if (col_stride == 1) {
+        // The right edge: masked loads, zeros past the last column.
+        for (int j = 0; j < kGemmNv; ++j) {
+          const int64_t lanes = std::min<int64_t>(Vec::kLanes, cols - j * Vec::kLanes);
+          (lanes > 0 ? Vec::load_first(src + j * Vec::kLanes, lanes) : Vec::zero())
+              .store(dst + j * Vec::kLanes);
+        }
       } else {
         for (int64_t j = 0; j < cols; ++j)
           dst[j] = src[j * col_stride];
