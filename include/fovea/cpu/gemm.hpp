@@ -99,9 +99,12 @@ struct TileEpilogue {
 // in memory. kNv < kGemmNv serves the narrow last column panel of small images; rows < kGemmMr
 // the last row panel (A is zero-padded there); cols < kNv vectors the last column panel, whose
 // last vector is read and written only in its first lanes.
+// Never inlined: inlined into the task loop, GCC 12 kept the one-vector variant's accumulators
+// on the stack (a store after every FMA).
 template <int kNv>
-inline void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                             bool first, int64_t rows, int64_t cols, const TileEpilogue* e) {
+FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c,
+                                     int64_t ldc, bool first, int64_t rows, int64_t cols,
+                                     const TileEpilogue* e) {
   Vec acc[kGemmMr][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kGemmMr; ++i) {

@@ -15,6 +15,13 @@
 #include <immintrin.h>
 #endif
 
+// For hot kernels that must get a function (and a register allocation) of their own.
+#if defined(__GNUC__)
+#define FOVEA_NOINLINE __attribute__((noinline)) inline
+#else
+#define FOVEA_NOINLINE inline
+#endif
+
 #if defined(__AVX512F__)
 #define FOVEA_CPU_ISA avx512
 #elif defined(__AVX2__) && defined(__FMA__)
