@@ -27,9 +27,9 @@ struct Args {
   int64_t random_init_seed = -1;
   int64_t num_classes = 1000;
   int topk = 5;
-  int64_t bench_iters = 0;  // > 0: time this many forwards after the first and print the median
-  int64_t batch = 0;        // > 0: replaces N of --input-shape
-  int64_t threads = 0;      // > 0: CPU kernel threads
+  int64_t bench_iters = 0;     // > 0: time this many forwards after the first and print the median
+  int64_t batch = 0;           // > 0: replaces N of --input-shape
+  int64_t threads = 0;         // > 0: CPU kernel threads
   bool report_memory = false;  // with --bench: peak activation memory of one forward
   std::string device = "cpu", dtype = "f16";
 };
@@ -42,12 +42,14 @@ struct Args {
                "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
                "                [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
                "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
-               "then prints median_ms over ITERS forwards; --report-memory also prints the peak\n"
-               "activation memory of one forward (weights excluded)\n"
+               "then prints median_ms over ITERS forwards, each taking its activations from one\n"
+               "planned arena; --report-memory also prints the peak activation memory of one\n"
+               "forward (weights excluded) and the arena's size\n"
                "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
                "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
                "models: ";
-  for (const std::string& name : fovea::model_names()) std::cerr << name << " ";
+  for (const std::string& name : fovea::model_names())
+    std::cerr << name << " ";
   std::cerr << "\n";
   std::exit(2);
 }
@@ -86,22 +88,38 @@ Args parse_args(int argc, char** argv) {
         usage(flag + " wants a number, got '" + v + "'");
       }
     };
-    if (flag == "--model") args.model = value();
-    else if (flag == "--weights") args.weights = value();
-    else if (flag == "--input-npy") args.input_npy = value();
-    else if (flag == "--input-shape") args.input_shape = parse_shape(value());
-    else if (flag == "--dump-logits") args.dump_logits = value();
-    else if (flag == "--random-init") args.random_init_seed = number();
-    else if (flag == "--num-classes") args.num_classes = number();
-    else if (flag == "--topk") args.topk = static_cast<int>(number());
-    else if (flag == "--bench") args.bench_iters = number();
-    else if (flag == "--batch") args.batch = number();
-    else if (flag == "--threads") args.threads = number();
-    else if (flag == "--device") args.device = value();
-    else if (flag == "--dtype") args.dtype = value();
-    else if (flag == "--report-memory") args.report_memory = true;
-    else if (flag == "--help" || flag == "-h") usage("");
-    else usage("unknown option " + flag);
+    if (flag == "--model")
+      args.model = value();
+    else if (flag == "--weights")
+      args.weights = value();
+    else if (flag == "--input-npy")
+      args.input_npy = value();
+    else if (flag == "--input-shape")
+      args.input_shape = parse_shape(value());
+    else if (flag == "--dump-logits")
+      args.dump_logits = value();
+    else if (flag == "--random-init")
+      args.random_init_seed = number();
+    else if (flag == "--num-classes")
+      args.num_classes = number();
+    else if (flag == "--topk")
+      args.topk = static_cast<int>(number());
+    else if (flag == "--bench")
+      args.bench_iters = number();
+    else if (flag == "--batch")
+      args.batch = number();
+    else if (flag == "--threads")
+      args.threads = number();
+    else if (flag == "--device")
+      args.device = value();
+    else if (flag == "--dtype")
+      args.dtype = value();
+    else if (flag == "--report-memory")
+      args.report_memory = true;
+    else if (flag == "--help" || flag == "-h")
+      usage("");
+    else
+      usage("unknown option " + flag);
   }
   if (args.weights.empty() == (args.random_init_seed < 0))
     usage("give exactly one of --weights and --random-init");
@@ -123,7 +141,8 @@ void print_topk(const fovea::Tensor<float>& logits, int k) {
   k = static_cast<int>(std::min<int64_t>(k, classes));
   for (int64_t n = 0; n < probs.dim(0); ++n) {
     std::vector<int64_t> order(static_cast<size_t>(classes));
-    for (int64_t c = 0; c < classes; ++c) order[static_cast<size_t>(c)] = c;
+    for (int64_t c = 0; c < classes; ++c)
+      order[static_cast<size_t>(c)] = c;
     std::partial_sort(order.begin(), order.begin() + k, order.end(),
                       [&](int64_t a, int64_t b) { return probs(n, a) > probs(n, b); });
     std::printf("image %lld:", static_cast<long long>(n));
@@ -173,11 +192,18 @@ int main(int argc, char** argv) {
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
     if (args.bench_iters > 0) {
       if (args.device == "cpu") fovea::prepare_for_inference(*model);
-      runner.forward(input);  // packs the weights (CPU) or allocates activations (CUDA) once
+      // Every forward runs in one activation arena: the first records, later ones reuse its
+      // planned buffer.
+      fovea::ActivationArena arena;
+      const auto forward = [&] {
+        fovea::ArenaScope scope(arena);
+        runner.forward(input);
+      };
+      forward();  // packs the weights (CPU) or allocates activations (CUDA) once; records
       std::vector<double> times;
       for (int64_t i = 0; i < args.bench_iters; ++i) {
         const auto start = Clock::now();
-        runner.forward(input);
+        forward();
         times.push_back(ms(Clock::now() - start));
       }
       std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
@@ -189,6 +215,9 @@ int main(int argc, char** argv) {
         std::printf("activation_peak_mib=%.2f largest_allocation_mib=%.2f allocations=%lld\n",
                     mib(mem.peak_bytes), mib(mem.largest_bytes),
                     static_cast<long long>(mem.allocations));
+        std::printf("activation_arena_mib=%.2f arena_served=%lld arena_heap=%lld\n",
+                    mib(arena.planned_bytes()), static_cast<long long>(arena.served()),
+                    static_cast<long long>(arena.from_heap()));
       }
     }
   } catch (const fovea::Error& e) {

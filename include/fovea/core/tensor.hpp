@@ -17,6 +17,7 @@
 
 #include "fovea/config.hpp"
 #include "fovea/core/allocation_tracker.hpp"
+#include "fovea/core/arena.hpp"
 #include "fovea/core/dtype.hpp"
 #include "fovea/core/error.hpp"
 #include "fovea/core/rng.hpp"
@@ -41,15 +42,17 @@ inline constexpr size_t kTensorAlignment = 64;
 
 namespace detail {
 
+// Storage from this thread's activation arena when an ArenaScope is open (core/arena.hpp),
+// else from the heap.
 inline std::shared_ptr<void> allocate_aligned(size_t bytes) {
   const size_t rounded =
       (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  void* p = std::aligned_alloc(kTensorAlignment, rounded);
-  if (p == nullptr) throw std::bad_alloc();
+  ArenaBlock block = acquire_block(rounded);
+  void* p = block.data;
   const uint64_t window = note_allocation(rounded);
-  return std::shared_ptr<void>(p, [rounded, window](void* q) {
+  return std::shared_ptr<void>(p, [block = std::move(block), rounded, window](void*) {
     note_free(rounded, window);
-    std::free(q);
+    release_block(block);
   });
 }
 

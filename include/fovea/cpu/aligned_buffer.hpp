@@ -1,23 +1,25 @@
 // AlignedBuffer: uninitialized, 64-byte aligned float storage for packed panels and scratch
-// space, which Tensor (zero-filled, reference counted) would make needlessly expensive.
+// space, which Tensor (zero-filled, reference counted) would make needlessly expensive. Like
+// tensors, it comes from the thread's activation arena when one is open (core/arena.hpp).
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
-#include <new>
+#include <utility>
 
 #include "fovea/core/allocation_tracker.hpp"
+#include "fovea/core/arena.hpp"
 
 namespace fovea::cpu {
 
-// Frees a buffer and takes it off the allocation count (core/allocation_tracker.hpp).
+// Gives a buffer back and takes it off the allocation count (core/allocation_tracker.hpp).
 struct AlignedBufferFree {
   size_t bytes = 0;
   uint64_t window = 0;
-  void operator()(float* p) const {
+  fovea::detail::ArenaBlock block;
+  void operator()(float*) const {
     fovea::detail::note_free(bytes, window);
-    std::free(p);
+    fovea::detail::release_block(block);
   }
 };
 
@@ -30,10 +32,10 @@ class AlignedBuffer {
   void resize(int64_t count) {
     if (count <= capacity_) return;
     const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, bytes);
-    if (p == nullptr) throw std::bad_alloc();
+    fovea::detail::ArenaBlock block = fovea::detail::acquire_block(bytes);
+    auto* p = static_cast<float*>(block.data);
     data_ = std::unique_ptr<float[], AlignedBufferFree>(
-        static_cast<float*>(p), AlignedBufferFree{bytes, fovea::detail::note_allocation(bytes)});
+        p, AlignedBufferFree{bytes, fovea::detail::note_allocation(bytes), std::move(block)});
     capacity_ = count;
   }
 

@@ -5,8 +5,8 @@
 // during the pass, the input included, for as long as it is alive; the peak is the most of that
 // alive at once. Not counted: the weights and their packed copies (made by a warm-up pass before
 // the window opens) and the small per-thread packing buffers, which only grow and are reused
-// from pass to pass. There is no planned arena yet: tensors come from the C++ heap and are freed
-// when their last handle goes, so the peak is what such an arena would have to hold.
+// from pass to pass. The pass runs on the heap, so the peak is the least any arena could hold;
+// an ActivationArena (core/arena.hpp) plans a buffer for repeated passes and reports its size.
 #pragma once
 
 #include <cstdint>
