@@ -1,5 +1,6 @@
-// The CPU paths of linear, add, activations, pooling and squeeze-excitation against their
-// references, and the reference-only policy that turns them off.
+// The CPU paths of linear, add, activations, pooling, inference batch norm and
+// squeeze-excitation against their references, and the reference-only policy that turns them
+// off.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include "fovea/core/rng.hpp"
 #include "fovea/ops/activation/activation.hpp"
 #include "fovea/ops/attention/attention.hpp"
+#include "fovea/ops/batchnorm/batchnorm.hpp"
 #include "fovea/ops/elementwise/elementwise.hpp"
 #include "fovea/ops/linear/linear.hpp"
 #include "fovea/ops/pool2d/pool2d.hpp"
@@ -125,6 +127,42 @@ TEST_SUITE("cpu") {
           std::string("global_avg_pool2d_f32_nchw_") + fovea::cpu::kIsaName);
   }
 
+  TEST_CASE("inference batchnorm matches the reference") {
+    const Shape shapes[] = {Shape{2, 5, 7, 9}, Shape{3, 17, 4, 4}, Shape{4, 6}, Shape{1, 3, 1, 1}};
+    uint64_t seed = 40;
+    for (const Shape& shape : shapes) {
+      INFO("shape ", shape);
+      const int64_t c = shape[1];
+      const Tensor<float> x = random_tensor(shape, seed++);
+      const Tensor<float> gamma = random_tensor(Shape{c}, seed++);
+      const Tensor<float> beta = random_tensor(Shape{c}, seed++);
+      const Tensor<float> mean = random_tensor(Shape{c}, seed++);
+      Tensor<float> var(Shape{c});
+      var.fill_uniform(seed++, 0.1, 3);
+      const Tensor<float> got = fovea::batchnorm(x, gamma, beta, mean, var, 1e-5);
+      CHECK(fovea::last_kernel("batchnorm") ==
+            std::string("batchnorm_f32_nchw_") + fovea::cpu::kIsaName);
+      const Tensor<double> want =
+          fovea::batchnorm_reference(x.cast<double>(), gamma.cast<double>(), beta.cast<double>(),
+                                     mean.cast<double>(), var.cast<double>(), 1e-5);
+      CHECK(fovea::test::max_relative_error(got, want) <= 1e-6);
+    }
+    // By hand: (3 - 1) / sqrt(3 + 1) · 2 + 0.5 = 2.5.
+    const Tensor<float> x = Tensor<float>(Shape{1, 1, 1, 1}).fill(3);
+    const Tensor<float> one = Tensor<float>(Shape{1}).fill(1);
+    const Tensor<float> y =
+        fovea::batchnorm(x, Tensor<float>(Shape{1}).fill(2), Tensor<float>(Shape{1}).fill(0.5f),
+                         one, Tensor<float>(Shape{1}).fill(3), 1.0);
+    CHECK(y[0] == 2.5f);
+    // NHWC goes to the reference; a wrong vector is named.
+    fovea::batchnorm(random_tensor(Shape{1, 2, 3, 3}, 1).to_layout(fovea::Layout::nhwc),
+                     Tensor<float>(Shape{2}), Tensor<float>(Shape{2}), Tensor<float>(Shape{2}),
+                     Tensor<float>(Shape{2}).fill(1), 1e-5);
+    CHECK(fovea::last_kernel("batchnorm") == "batchnorm_reference");
+    CHECK_THROWS_WITH(fovea::batchnorm(x, one, one, one, Tensor<float>(Shape{2}), 1e-5),
+                      doctest::Contains("running var must be [1]"));
+  }
+
   TEST_CASE("squeeze_excitation matches the reference on random shapes") {
     fovea::Rng rng(11);
     const auto pick = [&](int64_t lo, int64_t hi) {
@@ -179,8 +217,11 @@ TEST_SUITE("cpu") {
     fovea::squeeze_excitation(a, random_tensor(Shape{1, 2, 1, 1}, 9), Tensor<float>(Shape{1}),
                               random_tensor(Shape{2, 1, 1, 1}, 10), Tensor<float>(Shape{2}),
                               fovea::ActivationKind::relu, fovea::ActivationKind::sigmoid);
+    fovea::batchnorm(a, Tensor<float>(Shape{2}), Tensor<float>(Shape{2}), Tensor<float>(Shape{2}),
+                     Tensor<float>(Shape{2}).fill(1), 1e-5);
     fovea::set_kernel_policy(fovea::KernelPolicy::best);
     CHECK(fovea::last_kernel("add") == "add_reference");
+    CHECK(fovea::last_kernel("batchnorm") == "batchnorm_reference");
     CHECK(fovea::last_kernel("activation") == "activation_reference");
     CHECK(fovea::last_kernel("pool2d") == "pool2d_reference");
     CHECK(fovea::last_kernel("linear") == "linear_reference");

@@ -1,7 +1,12 @@
-// batchnorm: the entry points layers call. The reference is the only kernel in the core; the
-// fast CPU and CUDA paths register theirs in front of it.
+// batchnorm: the entry points layers call. Inference-mode batch norm of NCHW float tensors runs
+// cpu/batchnorm.hpp (one FMA per element) unless the policy is reference-only; other layouts,
+// and batch statistics, run the reference.
 #pragma once
 
+#include <string>
+
+#include "fovea/cpu/batchnorm.hpp"
+#include "fovea/cpu/kernel_registry.hpp"
 #include "fovea/ops/batchnorm/reference.hpp"
 
 namespace fovea {
@@ -9,7 +14,19 @@ namespace fovea {
 inline Tensor<float> batchnorm(const Tensor<float>& x, const Tensor<float>& gamma,
                                const Tensor<float>& beta, const Tensor<float>& mean,
                                const Tensor<float>& var, double eps) {
-  return batchnorm_reference(x, gamma, beta, mean, var, eps);
+  if (kernel_policy() == KernelPolicy::reference_only || x.rank() < 2 ||
+      x.layout() != Layout::nchw) {
+    record_kernel("batchnorm", "batchnorm_reference");
+    return batchnorm_reference(x, gamma, beta, mean, var, eps);
+  }
+  const int64_t channels = x.dim(1);
+  detail::check_channel_vector(gamma.shape(), channels, "weight (gamma)");
+  detail::check_channel_vector(beta.shape(), channels, "bias (beta)");
+  detail::check_channel_vector(mean.shape(), channels, "running mean");
+  detail::check_channel_vector(var.shape(), channels, "running var");
+  FOVEA_CHECK(eps >= 0, "batchnorm eps must not be negative, got ", eps);
+  record_kernel("batchnorm", std::string("batchnorm_f32_nchw_") + cpu::kIsaName);
+  return cpu::batchnorm_inference_nchw(x, gamma, beta, mean, var, eps);
 }
 
 inline BatchStatistics<float> batch_statistics(const Tensor<float>& x) {
