@@ -64,8 +64,7 @@ BatchNormGradients<T> batchnorm_training_backward_reference(const Tensor<T>& x,
         for (int64_t w = 0; w < x.dim(3); ++w) {
           const Acc xhat = (convert<Acc>(x(n, c, h, w)) - mu) / sigma;
           const Acc dy = convert<Acc>(grad_y(n, c, h, w));
-          g.input(n, c, h, w) =
-              convert<T>(scale * (Acc(count) * dy - sum_dy - xhat * sum_dy_xhat));
+          g.input(n, c, h, w) = convert<T>(scale * (Acc(count) * dy - sum_dy - xhat * sum_dy_xhat));
         }
   }
   return g;
@@ -75,8 +74,8 @@ namespace detail {
 
 // Σ values[i] and Σ values[i] · (weights[i] − center) in double, with eight independent partial
 // sums the compiler keeps in vector registers.
-inline void add_plane_sums(const float* values, const float* weights, double center,
-                           int64_t count, double& sum, double& weighted_sum) {
+inline void add_plane_sums(const float* values, const float* weights, double center, int64_t count,
+                           double& sum, double& weighted_sum) {
   double s[8] = {}, ws[8] = {};
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
@@ -153,9 +152,9 @@ inline BatchNormTraining<float> batchnorm_training(const Tensor<float>& x,
   const int64_t images = x.dim(0), channels = x.dim(1), plane = x.dim(2) * x.dim(3);
   detail::check_channel_vector(gamma.shape(), channels, "weight (gamma)");
   detail::check_channel_vector(beta.shape(), channels, "bias (beta)");
-  BatchNormTraining<float> r{Tensor<float>(x.shape()),
-                             {Tensor<float>(Shape{channels}), Tensor<float>(Shape{channels}),
-                              images * plane}};
+  BatchNormTraining<float> r{
+      Tensor<float>(x.shape()),
+      {Tensor<float>(Shape{channels}), Tensor<float>(Shape{channels}), images * plane}};
   FOVEA_CHECK(r.statistics.count > 0, "batch statistics of ", x.shape(),
               " have no values per channel");
   parallel_for(0, channels, [&](int64_t c) {
@@ -165,15 +164,16 @@ inline BatchNormTraining<float> batchnorm_training(const Tensor<float>& x,
     const double mean = sum / double(r.statistics.count);
     double squares = 0;
     for (int64_t n = 0; n < images; ++n)
-      squares += detail::plane_squared_deviation(x.data() + (n * channels + c) * plane, plane, mean);
+      squares +=
+          detail::plane_squared_deviation(x.data() + (n * channels + c) * plane, plane, mean);
     const double var = squares / double(r.statistics.count);
     r.statistics.mean(c) = static_cast<float>(mean);
     r.statistics.var(c) = static_cast<float>(var);
     // Normalize with the rounded statistics, as the reference forward does.
     const double inv_sigma = 1.0 / std::sqrt(double(r.statistics.var(c)) + eps);
     const float scale = static_cast<float>(double(gamma(c)) * inv_sigma);
-    const float shift =
-        static_cast<float>(double(beta(c)) - double(r.statistics.mean(c)) * double(gamma(c)) * inv_sigma);
+    const float shift = static_cast<float>(double(beta(c)) - double(r.statistics.mean(c)) *
+                                                                 double(gamma(c)) * inv_sigma);
     for (int64_t n = 0; n < images; ++n) {
       const float* src = x.data() + (n * channels + c) * plane;
       float* dst = r.output.data() + (n * channels + c) * plane;
@@ -185,8 +185,8 @@ inline BatchNormTraining<float> batchnorm_training(const Tensor<float>& x,
 }
 
 // batchnorm_training_backward_reference's sums in double per channel (a channel per task), and
-// dx = a·dy + b·(x − μ) + c in float with the coefficients worked out in double. NCHW only; NHWC goes
-// to the reference.
+// dx = a·dy + b·(x − μ) + c in float with the coefficients worked out in double. NCHW only; NHWC
+// goes to the reference.
 inline BatchNormGradients<float> batchnorm_training_backward(const Tensor<float>& x,
                                                              const Tensor<float>& gamma,
                                                              const Tensor<float>& mean,

@@ -19,12 +19,8 @@ inline Tensor<float> batchnorm(const Tensor<float>& x, const Tensor<float>& gamm
     record_kernel("batchnorm", "batchnorm_reference");
     return batchnorm_reference(x, gamma, beta, mean, var, eps);
   }
-  const int64_t channels = x.dim(1);
-  detail::check_channel_vector(gamma.shape(), channels, "weight (gamma)");
-  detail::check_channel_vector(beta.shape(), channels, "bias (beta)");
-  detail::check_channel_vector(mean.shape(), channels, "running mean");
-  detail::check_channel_vector(var.shape(), channels, "running var");
-  FOVEA_CHECK(eps >= 0, "batchnorm eps must not be negative, got ", eps);
+  detail::check_batchnorm_arguments(x.shape(), gamma.shape(), beta.shape(), mean.shape(),
+                                    var.shape(), eps);
   record_kernel("batchnorm", std::string("batchnorm_f32_nchw_") + cpu::kIsaName);
   return cpu::batchnorm_inference_nchw(x, gamma, beta, mean, var, eps);
 }

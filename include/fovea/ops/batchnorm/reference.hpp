@@ -18,6 +18,17 @@ inline void check_channel_vector(const Shape& s, int64_t channels, const char* w
   FOVEA_CHECK(s == Shape{channels}, "batchnorm ", what, " must be [", channels, "], got ", s);
 }
 
+// x is (N, C, ...) and the four vectors are [C].
+inline void check_batchnorm_arguments(const Shape& x, const Shape& gamma, const Shape& beta,
+                                      const Shape& mean, const Shape& var, double eps) {
+  FOVEA_CHECK(x.rank() >= 2, "batchnorm input must be (N, C, ...), got ", x);
+  check_channel_vector(gamma, x[1], "weight (gamma)");
+  check_channel_vector(beta, x[1], "bias (beta)");
+  check_channel_vector(mean, x[1], "running mean");
+  check_channel_vector(var, x[1], "running var");
+  FOVEA_CHECK(eps >= 0, "batchnorm eps must not be negative, got ", eps);
+}
+
 }  // namespace detail
 
 // y = (x - mean[c]) / sqrt(var[c] + eps) * gamma[c] + beta[c], with c the index of dimension 1.
@@ -25,13 +36,8 @@ template <class T>
 Tensor<T> batchnorm_reference(const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
                               const Tensor<T>& mean, const Tensor<T>& var, double eps) {
   using Acc = typename AccumulatorOf<T>::type;
-  FOVEA_CHECK(x.rank() >= 2, "batchnorm input must be (N, C, ...), got ", x.shape());
-  const int64_t channels = x.dim(1);
-  detail::check_channel_vector(gamma.shape(), channels, "weight (gamma)");
-  detail::check_channel_vector(beta.shape(), channels, "bias (beta)");
-  detail::check_channel_vector(mean.shape(), channels, "running mean");
-  detail::check_channel_vector(var.shape(), channels, "running var");
-  FOVEA_CHECK(eps >= 0, "batchnorm eps must not be negative, got ", eps);
+  detail::check_batchnorm_arguments(x.shape(), gamma.shape(), beta.shape(), mean.shape(),
+                                    var.shape(), eps);
   Tensor<T> y(x.shape(), x.layout());
   detail::for_each_index(x.shape(), [&](const detail::Index& i) {
     const int64_t c = i[1];
