@@ -93,21 +93,22 @@ struct TileEpilogue {
   ActivationKind act;
 };
 
-// acc = A panel · the first kNv vectors of each B panel row over kc; then the first `rows` rows
-// and `cols` columns of the C tile = acc (first K block) or C tile + acc, and the epilogue if
-// `e` is given (the last K block), applied in registers as apply_gemm_epilogue would apply it
-// in memory. kNv < kGemmNv serves the narrow last column panel of small images; rows < kGemmMr
-// the last row panel (A is zero-padded there); cols < kNv vectors the last column panel, whose
-// last vector is read and written only in its first lanes.
+// acc = the first kRows rows of an A panel · the first kNv vectors of each B panel row over kc;
+// then the first `rows` rows and `cols` columns of the C tile = acc (first K block) or C tile +
+// acc, and the epilogue if `e` is given (the last K block), applied in registers as
+// apply_gemm_epilogue would apply it in memory. kRows < kGemmMr serves a last row panel of a
+// third or two thirds of a panel (M = 64 is five panels and 4 rows), kNv < kGemmNv the narrow
+// last column panel of small images; cols < kNv vectors the last column panel, whose last vector
+// is read and written only in its first lanes.
 // Never inlined: inlined into the task loop, GCC 12 kept the one-vector variant's accumulators
 // on the stack (a store after every FMA).
-template <int kNv>
+template <int kRows, int kNv>
 FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b, float* c,
                                      int64_t ldc, bool first, int64_t rows, int64_t cols,
                                      const TileEpilogue* e) {
-  Vec acc[kGemmMr][kNv];
+  Vec acc[kRows][kNv];
 #pragma GCC unroll 16
-  for (int i = 0; i < kGemmMr; ++i) {
+  for (int i = 0; i < kRows; ++i) {
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j)
       acc[i][j] = Vec::zero();
@@ -118,7 +119,7 @@ FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b,
     for (int j = 0; j < kNv; ++j)
       bv[j] = Vec::load(b + j * Vec::kLanes);
 #pragma GCC unroll 16
-    for (int i = 0; i < kGemmMr; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const Vec ai = Vec::broadcast(a[i]);
 #pragma GCC unroll 4
       for (int j = 0; j < kNv; ++j)
@@ -129,7 +130,7 @@ FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b,
   }
   const bool vector_act = e != nullptr && has_vector_form(e->act);
 #pragma GCC unroll 16
-  for (int i = 0; i < kGemmMr; ++i) {
+  for (int i = 0; i < kRows; ++i) {
     if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j) {
@@ -157,13 +158,27 @@ FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b,
   }
 }
 
-// A tile of rows × cols real values (cols <= kGemmNr), with the epilogue `e` if given.
+template <int kNv>
+void gemm_tile_rows(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool first,
+                    int64_t rows, int64_t cols, const TileEpilogue* e) {
+  constexpr int kThird = kGemmMr / 3 > 0 ? kGemmMr / 3 : 1;
+  if (rows <= kThird) {
+    gemm_microkernel<kThird, kNv>(kc, a, b, c, ldc, first, rows, cols, e);
+  } else if (rows <= 2 * kThird) {
+    gemm_microkernel<2 * kThird, kNv>(kc, a, b, c, ldc, first, rows, cols, e);
+  } else {
+    gemm_microkernel<kGemmMr, kNv>(kc, a, b, c, ldc, first, rows, cols, e);
+  }
+}
+
+// A tile of rows × cols real values (rows <= kGemmMr, cols <= kGemmNr), with the epilogue `e`
+// if given.
 inline void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool first,
                       int64_t rows, int64_t cols, const TileEpilogue* e) {
   if (cols <= Vec::kLanes) {
-    gemm_microkernel<1>(kc, a, b, c, ldc, first, rows, cols, e);
+    gemm_tile_rows<1>(kc, a, b, c, ldc, first, rows, cols, e);
   } else {
-    gemm_microkernel<kGemmNv>(kc, a, b, c, ldc, first, rows, cols, e);
+    gemm_tile_rows<kGemmNv>(kc, a, b, c, ldc, first, rows, cols, e);
   }
 }
 
