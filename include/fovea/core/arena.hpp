@@ -241,6 +241,22 @@ class ActivationArena {
   std::shared_ptr<detail::ArenaState> state_ = std::make_shared<detail::ArenaState>();
 };
 
+namespace detail {
+
+// Sends this thread's allocations to the heap while it lives, inside an ArenaScope too.
+class ArenaPause {
+ public:
+  ArenaPause() : outer_(active_arena()) { active_arena() = nullptr; }
+  ~ArenaPause() { active_arena() = outer_; }
+  ArenaPause(const ArenaPause&) = delete;
+  ArenaPause& operator=(const ArenaPause&) = delete;
+
+ private:
+  std::shared_ptr<ArenaState>* outer_;
+};
+
+}  // namespace detail
+
 // Makes `arena` serve the allocations this thread makes until the scope closes: one pass.
 class ArenaScope {
  public:

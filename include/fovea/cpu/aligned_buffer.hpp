@@ -31,6 +31,23 @@ class AlignedBuffer {
   // Grows to hold at least `count` floats; the contents are not kept.
   void resize(int64_t count) {
     if (count <= capacity_) return;
+    allocate(count);
+  }
+
+  // resize() for a buffer kept from pass to pass (thread_local scratch): always from the heap,
+  // never from an activation arena, whose plan covers one pass's buffers.
+  void resize_kept(int64_t count) {
+    if (count <= capacity_) return;
+    const fovea::detail::ArenaPause outside_arena;
+    allocate(count);
+  }
+
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  void allocate(int64_t count) {
     const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
     fovea::detail::ArenaBlock block = fovea::detail::acquire_block(bytes);
     auto* p = static_cast<float*>(block.data);
@@ -39,11 +56,6 @@ class AlignedBuffer {
     capacity_ = count;
   }
 
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
-  int64_t capacity() const { return capacity_; }
-
- private:
   std::unique_ptr<float[], AlignedBufferFree> data_;
   int64_t capacity_ = 0;
 };

@@ -63,7 +63,7 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
   // or into the zeroed slack after the last); those lanes are computed but never stored.
   const int64_t slack = Vec::kLanes;
   thread_local AlignedBuffer scratch;
-  scratch.resize(padded_h * row_len + slack);
+  scratch.resize_kept(padded_h * row_len + slack);
   float* padded = scratch.data();
   std::fill(padded + padded_h * row_len, padded + padded_h * row_len + slack, 0.0f);
   // Padding rows are zero; every image row is written whole, zeros included, phase by phase:

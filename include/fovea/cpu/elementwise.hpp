@@ -63,7 +63,7 @@ inline Tensor<float> max_pool2d_nchw(const Tensor<float>& x, const Pool2dParams&
     const float* in = x.data() + plane * pp.h * pp.w;
     float* out = y.data() + plane * pp.p * pp.q;
     thread_local AlignedBuffer column_max;
-    column_max.resize(pp.w);
+    column_max.resize_kept(pp.w);
     float* cm = column_max.data();
     for (int64_t op = 0; op < pp.p; ++op) {
       const int64_t h0 = std::max<int64_t>(op * a.stride_h - a.pad_top, 0);

@@ -236,7 +236,7 @@ inline void apply_gemm_epilogue(const GemmEpilogue& e, float* c, int64_t ldc, in
 
 inline float* thread_scratch(int64_t count) {
   thread_local AlignedBuffer buffer;
-  buffer.resize(count);
+  buffer.resize_kept(count);
   return buffer.data();
 }
 
