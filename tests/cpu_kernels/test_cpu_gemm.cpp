@@ -1,8 +1,7 @@
 // The packed GEMM against a naive triple loop in double, over many M, N, K including 1, primes
-// and sizes on both sides of the register tile and cache blocks; and the thread pool.
+// and sizes on both sides of the register tile and cache blocks.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -100,24 +99,5 @@ TEST_SUITE("cpu") {
     fovea::set_num_threads(2);
     fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c2.data(), n);
     CHECK(c1 == c2);
-  }
-
-  TEST_CASE("parallel_for visits every index once and rethrows") {
-    fovea::ThreadPool pool(3);
-    std::vector<std::atomic<int>> hits(1000);
-    pool.parallel_for(0, 1000, [&](int64_t i) { hits[static_cast<size_t>(i)]++; });
-    int wrong = 0;
-    for (auto& h : hits)
-      wrong += h.load() != 1;
-    CHECK(wrong == 0);
-    CHECK_THROWS_AS(pool.parallel_for(0, 10,
-                                      [](int64_t i) {
-                                        if (i == 7) fovea::fail("index ", i);
-                                      }),
-                    fovea::Error);
-    // The pool still works after an exception.
-    std::atomic<int64_t> sum{0};
-    pool.parallel_for(0, 100, [&](int64_t i) { sum += i; });
-    CHECK(sum.load() == 4950);
   }
 }
