@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/plan/activation_memory.hpp"
 #include "fovea/plan/inference.hpp"
@@ -34,102 +35,77 @@ struct Args {
   std::string device = "cpu", dtype = "f16";
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "classify: " << problem << "\n";
-  std::cerr << "usage: classify [--model NAME] (--weights FILE | --random-init SEED)\n"
-               "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
-               "                [--num-classes K] [--topk K]\n"
-               "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
-               "                [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
-               "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
-               "then prints median_ms over ITERS forwards, each taking its activations from one\n"
-               "planned arena; --report-memory also prints the peak activation memory of one\n"
-               "forward (weights excluded) and the arena's size\n"
-               "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
-               "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
-               "models: ";
+std::string usage_text() {
+  std::string text =
+      "usage: classify [--model NAME] (--weights FILE | --random-init SEED)\n"
+      "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
+      "                [--num-classes K] [--topk K]\n"
+      "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
+      "                [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
+      "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
+      "then prints median_ms over ITERS forwards, each taking its activations from one\n"
+      "planned arena; --report-memory also prints the peak activation memory of one\n"
+      "forward (weights excluded) and the arena's size\n"
+      "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
+      "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
+      "models:";
   for (const std::string& name : fovea::model_names())
-    std::cerr << name << " ";
-  std::cerr << "\n";
-  std::exit(2);
+    text += " " + name;
+  return text + "\n";
 }
 
-std::vector<int64_t> parse_shape(const std::string& text) {
+// "N,C,H,W" as four whole numbers.
+std::vector<int64_t> parse_shape(const std::string& text,
+                                 const fovea::examples::CommandLine& options) {
   std::vector<int64_t> dims;
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
     const std::string part = text.substr(start, comma - start);
+    size_t used = 0;
     try {
-      dims.push_back(std::stoll(part));
+      dims.push_back(std::stoll(part, &used));
     } catch (const std::exception&) {
-      usage("--input-shape wants N,C,H,W, got '" + text + "'");
+      used = 0;
     }
+    if (used == 0 || used != part.size() || dims.back() < 1)
+      options.fail("--input-shape wants N,C,H,W, got '" + text + "'");
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  if (dims.size() != 4) usage("--input-shape wants 4 dimensions, got '" + text + "'");
+  if (dims.size() != 4) options.fail("--input-shape wants 4 dimensions, got '" + text + "'");
   return dims;
 }
 
 Args parse_args(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&]() -> int64_t {
-      const std::string v = value();
-      try {
-        return std::stoll(v);
-      } catch (const std::exception&) {
-        usage(flag + " wants a number, got '" + v + "'");
-      }
-    };
-    if (flag == "--model")
-      args.model = value();
-    else if (flag == "--weights")
-      args.weights = value();
-    else if (flag == "--input-npy")
-      args.input_npy = value();
-    else if (flag == "--input-shape")
-      args.input_shape = parse_shape(value());
-    else if (flag == "--dump-logits")
-      args.dump_logits = value();
-    else if (flag == "--random-init")
-      args.random_init_seed = number();
-    else if (flag == "--num-classes")
-      args.num_classes = number();
-    else if (flag == "--topk")
-      args.topk = static_cast<int>(number());
-    else if (flag == "--bench")
-      args.bench_iters = number();
-    else if (flag == "--batch")
-      args.batch = number();
-    else if (flag == "--threads")
-      args.threads = number();
-    else if (flag == "--device")
-      args.device = value();
-    else if (flag == "--dtype")
-      args.dtype = value();
-    else if (flag == "--report-memory")
-      args.report_memory = true;
-    else if (flag == "--help" || flag == "-h")
-      usage("");
-    else
-      usage("unknown option " + flag);
-  }
+  fovea::examples::CommandLine options("classify", usage_text());
+  options.text("--model", args.model);
+  options.text("--weights", args.weights);
+  options.text("--input-npy", args.input_npy);
+  options.custom("--input-shape",
+                 [&](const std::string& v) { args.input_shape = parse_shape(v, options); });
+  options.text("--dump-logits", args.dump_logits);
+  options.whole("--random-init", args.random_init_seed);
+  options.whole("--num-classes", args.num_classes, 1);
+  options.whole("--topk", args.topk, 1);
+  options.whole("--bench", args.bench_iters, 1);
+  options.whole("--batch", args.batch, 1);
+  options.whole("--threads", args.threads, 1);
+  options.text("--device", args.device);
+  options.text("--dtype", args.dtype);
+  options.toggle("--report-memory", args.report_memory);
+  options.parse(argc, argv);
   if (args.weights.empty() == (args.random_init_seed < 0))
-    usage("give exactly one of --weights and --random-init");
-  if (args.weights.empty() && args.model.empty()) usage("--random-init needs --model");
+    options.fail("give exactly one of --weights and --random-init");
+  if (args.weights.empty() && args.model.empty()) options.fail("--random-init needs --model");
   if (args.input_npy.empty() == args.input_shape.empty())
-    usage("give exactly one of --input-npy and --input-shape");
+    options.fail("give exactly one of --input-npy and --input-shape");
   if (args.report_memory && args.device != "cpu")
-    usage("--report-memory measures the CPU path; it does not apply to --device " + args.device);
+    options.fail("--report-memory measures the CPU path; it does not apply to --device " +
+                 args.device);
   if (args.batch > 0) {
-    if (args.input_shape.empty()) usage("--batch needs --input-shape");
+    if (args.input_shape.empty()) options.fail("--batch needs --input-shape");
     args.input_shape[0] = args.batch;
   }
   return args;

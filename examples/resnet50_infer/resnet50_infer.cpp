@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
 #include "fovea/plan/inference.hpp"
@@ -34,71 +35,35 @@ struct Args {
   std::vector<std::string> images;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "resnet50_infer: " << problem << "\n";
-  std::cerr << "usage: resnet50_infer [--weights FILE] [--topk K] [--threads N] [--resize N]\n"
-               "                      [--crop N] [--json] [--device cpu|cuda] [--dtype T]\n"
-               "                      IMAGE...\n"
-               "  --weights FILE  classifier weights (default "
-               "${FOVEA_CACHE:-$HOME/.cache/fovea}/resnet50_v1.safetensors,\n"
-               "                  made by weights_tools/fetch_resnet50.sh)\n"
-               "  --topk K        classes to print per image (default 5)\n"
-               "  --threads N     CPU threads (default: all cores)\n"
-               "  --resize N      shorter side before the crop, 0 = no resize (default: the "
-               "file's recipe)\n"
-               "  --crop N        centre crop side, 0 = no crop (default: the file's recipe)\n"
-               "  --json          one JSON object per image and line on stdout\n"
-               "  --device D      cpu (default) or cuda (the GPU, if this build has CUDA)\n"
-               "  --dtype T       element type on the GPU: f16 (default), bf16, f32 (TF32)\n";
-  std::exit(2);
-}
-
 Args parse_args(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    auto count = [&](int64_t min) -> int64_t {
-      const std::string v = value();
-      size_t used = 0;
-      int64_t n = 0;
-      try {
-        n = std::stoll(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || n < min) {
-        usage(flag + " wants a whole number >= " + std::to_string(min) + ", got '" + v + "'");
-      }
-      return n;
-    };
-    if (flag == "--weights")
-      args.weights = value();
-    else if (flag == "--topk")
-      args.topk = count(1);
-    else if (flag == "--threads")
-      args.threads = count(1);
-    else if (flag == "--resize")
-      args.resize = count(0);
-    else if (flag == "--crop")
-      args.crop = count(0);
-    else if (flag == "--device")
-      args.device = value();
-    else if (flag == "--dtype")
-      args.dtype = value();
-    else if (flag == "--json")
-      args.json = true;
-    else if (flag == "--help" || flag == "-h")
-      usage("");
-    else if (flag.size() > 1 && flag[0] == '-')
-      usage("unknown option " + flag);
-    else
-      args.images.push_back(flag);
-  }
-  if (args.images.empty()) usage("no images given");
+  fovea::examples::CommandLine options(
+      "resnet50_infer",
+      "usage: resnet50_infer [--weights FILE] [--topk K] [--threads N] [--resize N]\n"
+      "                      [--crop N] [--json] [--device cpu|cuda] [--dtype T]\n"
+      "                      IMAGE...\n"
+      "  --weights FILE  classifier weights (default "
+      "${FOVEA_CACHE:-$HOME/.cache/fovea}/resnet50_v1.safetensors,\n"
+      "                  made by weights_tools/fetch_resnet50.sh)\n"
+      "  --topk K        classes to print per image (default 5)\n"
+      "  --threads N     CPU threads (default: all cores)\n"
+      "  --resize N      shorter side before the crop, 0 = no resize (default: the "
+      "file's recipe)\n"
+      "  --crop N        centre crop side, 0 = no crop (default: the file's recipe)\n"
+      "  --json          one JSON object per image and line on stdout\n"
+      "  --device D      cpu (default) or cuda (the GPU, if this build has CUDA)\n"
+      "  --dtype T       element type on the GPU: f16 (default), bf16, f32 (TF32)\n");
+  options.text("--weights", args.weights);
+  options.whole("--topk", args.topk, 1);
+  options.whole("--threads", args.threads, 1);
+  options.whole("--resize", args.resize, 0);
+  options.whole("--crop", args.crop, 0);
+  options.text("--device", args.device);
+  options.text("--dtype", args.dtype);
+  options.toggle("--json", args.json);
+  options.positional(args.images);
+  options.parse(argc, argv);
+  if (args.images.empty()) options.fail("no images given");
   return args;
 }
 

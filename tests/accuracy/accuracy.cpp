@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
 #include "fovea/plan/inference.hpp"
@@ -46,63 +47,29 @@ struct Sample {
   int64_t label;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  if (!problem.empty()) std::cerr << "accuracy: " << problem << "\n";
-  std::cerr << "usage: accuracy --weights FILE (--wnid-names DIR | --labels FILE | "
-               "--class-folders DIR)\n"
-               "                [--resize N] [--crop N] [--batch B] [--threads T] [--limit N]\n"
-               "                [--min-top1 PERCENT] [--skip-if-missing]\n";
-  std::exit(2);
-}
-
 Args parse_args(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(flag + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&](double min) -> double {
-      const std::string v = value();
-      size_t used = 0;
-      double x = 0;
-      try {
-        x = std::stod(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || x < min) usage(flag + " wants a number >= " + std::to_string(min));
-      return x;
-    };
-    if (flag == "--weights")
-      args.weights = value();
-    else if (flag == "--wnid-names")
-      args.wnid_names = value();
-    else if (flag == "--labels")
-      args.labels = value();
-    else if (flag == "--class-folders")
-      args.class_folders = value();
-    else if (flag == "--resize")
-      args.resize = static_cast<int64_t>(number(0));
-    else if (flag == "--crop")
-      args.crop = static_cast<int64_t>(number(0));
-    else if (flag == "--batch")
-      args.batch = static_cast<int64_t>(number(1));
-    else if (flag == "--threads")
-      args.threads = static_cast<int64_t>(number(1));
-    else if (flag == "--limit")
-      args.limit = static_cast<int64_t>(number(1));
-    else if (flag == "--min-top1")
-      args.min_top1 = number(0);
-    else if (flag == "--skip-if-missing")
-      args.skip_if_missing = true;
-    else
-      usage("unknown option " + flag);
-  }
-  if (args.weights.empty()) usage("--weights is required");
+  fovea::examples::CommandLine options(
+      "accuracy",
+      "usage: accuracy --weights FILE (--wnid-names DIR | --labels FILE | "
+      "--class-folders DIR)\n"
+      "                [--resize N] [--crop N] [--batch B] [--threads T] [--limit N]\n"
+      "                [--min-top1 PERCENT] [--skip-if-missing]\n");
+  options.text("--weights", args.weights);
+  options.text("--wnid-names", args.wnid_names);
+  options.text("--labels", args.labels);
+  options.text("--class-folders", args.class_folders);
+  options.whole("--resize", args.resize, 0);
+  options.whole("--crop", args.crop, 0);
+  options.whole("--batch", args.batch, 1);
+  options.whole("--threads", args.threads, 1);
+  options.whole("--limit", args.limit, 1);
+  options.real("--min-top1", args.min_top1, 0);
+  options.toggle("--skip-if-missing", args.skip_if_missing);
+  options.parse(argc, argv);
+  if (args.weights.empty()) options.fail("--weights is required");
   const int sources = !args.wnid_names.empty() + !args.labels.empty() + !args.class_folders.empty();
-  if (sources != 1) usage("give exactly one of --wnid-names, --labels and --class-folders");
+  if (sources != 1) options.fail("give exactly one of --wnid-names, --labels and --class-folders");
   return args;
 }
 

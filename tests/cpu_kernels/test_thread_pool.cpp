@@ -80,7 +80,8 @@ TEST_SUITE("cpu") {
     pool.parallel_for(0, 8, [&](int64_t) {
       CHECK(fovea::ThreadPool::inside_loop());
       const int outer = fovea::ThreadPool::thread_index();
-      pool.parallel_for(0, 4, [&](int64_t) { wrong += fovea::ThreadPool::thread_index() != outer; });
+      pool.parallel_for(0, 4,
+                        [&](int64_t) { wrong += fovea::ThreadPool::thread_index() != outer; });
     });
     CHECK(wrong.load() == 0);
     CHECK_FALSE(fovea::ThreadPool::inside_loop());
