@@ -119,10 +119,13 @@ inline Tensor<float> conv2d_winograd_run(const Conv2dCall& call) {
                                     cp.c * tiles);
       }
     });
-    for (int xi = 0; xi < 16; ++xi) {
+    // One task per position: the 16 GEMMs are small (7×7 and 14×14 images give 16 and 49
+    // tiles), so splitting each over the threads cost more in hand-offs than the GEMM itself.
+    // Nested in this loop, each GEMM runs whole on one thread.
+    parallel_for(0, 16, [&](int64_t xi) {
       gemm_packed_a(packed.positions[static_cast<size_t>(xi)], tiles, v.data() + xi * cp.c * tiles,
                     tiles, 1, m.data() + xi * cp.k * tiles, tiles, GemmEpilogue{});
-    }
+    });
     const float* residual = call.epilogue.residual != nullptr
                                 ? call.epilogue.residual->data() + n * cp.k * pq
                                 : nullptr;
