@@ -100,4 +100,39 @@ TEST_SUITE("cpu") {
     fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c2.data(), n);
     CHECK(c1 == c2);
   }
+
+  TEST_CASE("gemm task plans cover C exactly and keep every thread busy") {
+    using fovea::cpu::kGemmMr;
+    using fovea::cpu::kGemmNcMax;
+    using fovea::cpu::kGemmNr;
+    for (int threads : {1, 2, 3, 4, 8}) {
+      for (int64_t m : {1, 12, 64, 255, 512, 2048}) {
+        for (int64_t n : {1, 16, 49, 196, 784, 3136, 12544}) {
+          for (int64_t k : {16, 2048}) {  // A in L2 and not
+            CAPTURE(threads);
+            CAPTURE(m);
+            CAPTURE(n);
+            const auto plan = fovea::cpu::detail::plan_gemm_tasks(m, n, k, threads);
+            CHECK(plan.mc % kGemmMr == 0);
+            CHECK(plan.nc % kGemmNr == 0);
+            CHECK(plan.nc <= kGemmNcMax);
+            CHECK(plan.m_blocks * plan.mc >= m);       // every row and column is in a block,
+            CHECK((plan.m_blocks - 1) * plan.mc < m);  // and no block is empty
+            CHECK(plan.n_blocks * plan.nc >= n);
+            CHECK((plan.n_blocks - 1) * plan.nc < n);
+            // With enough tiles to go round, the busiest thread gets at most 20 % more
+            // register tiles than an even share.
+            const int64_t m_panels = (m + kGemmMr - 1) / kGemmMr;
+            const int64_t n_panels = (n + kGemmNr - 1) / kGemmNr;
+            if (threads > 1 && m_panels * n_panels >= 4 * threads) {
+              const int64_t rounds = (plan.m_blocks * plan.n_blocks + threads - 1) / threads;
+              const double busiest =
+                  double(rounds) * double(plan.mc / kGemmMr) * double(plan.nc / kGemmNr);
+              CHECK(busiest <= 1.2 * double(m_panels * n_panels) / threads);
+            }
+          }
+        }
+      }
+    }
+  }
 }

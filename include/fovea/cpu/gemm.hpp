@@ -37,6 +37,7 @@ inline constexpr int kGemmNr = kGemmNv * Vec::kLanes;
 // stays in L2.
 inline constexpr int64_t kGemmKc = 256;
 inline constexpr int64_t kGemmNcMax = kGemmNr * 16;
+inline constexpr int64_t kGemmL2Bytes = 1 << 20;  // a core's L2 on the machines we tune for
 
 struct GemmEpilogue {
   const float* row_bias = nullptr;  // [M], added to every row (conv: one bias per out channel)
@@ -234,6 +235,48 @@ inline void apply_gemm_epilogue(const GemmEpilogue& e, float* c, int64_t ldc, in
   }
 }
 
+// How gemm_packed_a_with splits C into tasks: m_blocks × n_blocks blocks of mc rows × nc
+// columns (the last ones smaller).
+struct GemmTasks {
+  int64_t mc, nc, m_blocks, n_blocks;
+};
+
+// Each task packs its own slice of B once per K block and streams its rows of A past it, so
+// column blocks are the natural split; rows are split too when that balances the threads
+// better (a 14×14 image has 7 column panels, which two threads share 4 to 3; 22 row panels
+// share 11 to 11), at the price of packing the same B slice once per row block. The plan
+// minimizes the estimated finishing time in register tiles: the rounds of tasks the threads
+// go through, times a task's tiles, plus its packing (a packed B panel costs about a tenth of a
+// tile of FMAs) and, when A is too big to stay in L2, its reading of A from memory (a quarter
+// of a tile per row panel; it decides for deep, narrow GEMMs such as ResNet-50's layer4 1×1
+// convs, 512 × 49 × 2048).
+// Column blocks stay at most kGemmNcMax wide so the packed slice stays in L2.
+inline GemmTasks plan_gemm_tasks(int64_t m, int64_t n, int64_t k, int threads) {
+  const int64_t m_panels = (m + kGemmMr - 1) / kGemmMr, n_panels = (n + kGemmNr - 1) / kGemmNr;
+  const int64_t max_panels_per_block = kGemmNcMax / kGemmNr;
+  const int64_t min_n_blocks = (n_panels + max_panels_per_block - 1) / max_panels_per_block;
+  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  GemmTasks best{m_panels * kGemmMr, ceil_div(n_panels, min_n_blocks) * kGemmNr, 1, min_n_blocks};
+  if (threads <= 1) return best;
+  const double a_panel_cost = m * k * int64_t{sizeof(float)} > kGemmL2Bytes / 2 ? 0.25 : 0.0;
+  double best_cost = -1;
+  const int64_t max_blocks = 4 * static_cast<int64_t>(threads);
+  for (int64_t nb = min_n_blocks; nb <= std::min(n_panels, min_n_blocks + max_blocks); ++nb) {
+    const int64_t n_per = ceil_div(n_panels, nb), n_blocks = ceil_div(n_panels, n_per);
+    for (int64_t mb = 1; mb <= std::min(m_panels, max_blocks); ++mb) {
+      const int64_t m_per = ceil_div(m_panels, mb), m_blocks = ceil_div(m_panels, m_per);
+      const int64_t rounds = ceil_div(m_blocks * n_blocks, threads);
+      const double cost = double(rounds) * (double(m_per * n_per) + 0.1 * double(n_per) +
+                                            a_panel_cost * double(m_per));
+      if (best_cost < 0 || cost < best_cost - 1e-9) {
+        best_cost = cost;
+        best = {m_per * kGemmMr, n_per * kGemmNr, m_blocks, n_blocks};
+      }
+    }
+  }
+  return best;
+}
+
 inline float* thread_scratch(int64_t count) {
   thread_local AlignedBuffer buffer;
   buffer.resize_kept(count);
@@ -256,19 +299,8 @@ void gemm_packed_a_with(const PackedMatrixA& a, int64_t n, const PackB& pack_b, 
     detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
     return;
   }
-  // Tasks are column blocks (each packs its own slice of B once and streams all of A past it),
-  // at most kGemmNcMax wide so the packed slice stays in L2, and enough of them to give every
-  // thread two. Only when the image is too narrow for that are rows split too, which packs the
-  // same B slice again. Every extra column block streams A (the weights) once more.
-  const int threads = threads_available();
-  const int64_t want_tasks = threads == 1 ? 1 : 2 * static_cast<int64_t>(threads);
-  int64_t nc = (n + want_tasks - 1) / want_tasks;
-  nc = std::clamp<int64_t>((nc + kGemmNr - 1) / kGemmNr * kGemmNr, kGemmNr, kGemmNcMax);
-  const int64_t n_blocks = (n + nc - 1) / nc;
-  const int64_t m_panels = (m + kGemmMr - 1) / kGemmMr;
-  const int64_t m_blocks = std::min(m_panels, (want_tasks + n_blocks - 1) / n_blocks);
-  const int64_t mc = (m_panels + m_blocks - 1) / m_blocks * kGemmMr;
-
+  const detail::GemmTasks plan = detail::plan_gemm_tasks(m, n, k, threads_available());
+  const int64_t mc = plan.mc, nc = plan.nc, m_blocks = plan.m_blocks, n_blocks = plan.n_blocks;
   parallel_for(0, m_blocks * n_blocks, [&](int64_t task) {
     const int64_t m0 = (task / n_blocks) * mc, m1 = std::min(m0 + mc, m);
     const int64_t n0 = (task % n_blocks) * nc, n1 = std::min(n0 + nc, n);
