@@ -88,7 +88,7 @@ Args parse_args(int argc, char** argv) {
   options.text("--dump-logits", args.dump_logits);
   options.whole("--random-init", args.random_init_seed);
   options.whole("--num-classes", args.num_classes, 1);
-  options.whole("--topk", args.topk, 1);
+  options.whole("--topk", args.topk, 0);
   options.whole("--bench", args.bench_iters, 1);
   options.whole("--batch", args.batch, 1);
   options.whole("--threads", args.threads, 1);
