@@ -1,7 +1,8 @@
 // CommandLine: the option parsing the example programs share. Each program declares its
 // options bound to its own variables, then parses; anything malformed (an unknown option, a
 // missing value, "--epochs ten", a number below its minimum) prints the program's name, the
-// problem and its usage text, and exits with status 2.
+// problem and its usage text, and exits with status 2. --help prints the usage on stdout and
+// exits with status 0.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +54,7 @@ class CommandLine {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {
-        std::cerr << usage_;
+        std::cout << usage_;
         std::exit(0);
       }
       if (const auto t = toggles_.find(arg); t != toggles_.end()) {
