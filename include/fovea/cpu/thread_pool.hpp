@@ -110,14 +110,20 @@ class ThreadPool {
 #endif
   }
 
-  // Polls ready() for up to spin_time; returns its last answer.
+  // Polls ready() for up to spin_time; returns its last answer. Every few microseconds it
+  // yields, so that when there are more runnable threads than cores (two pools, or a pool
+  // next to another busy process) the thread it waits for gets the core instead of this one
+  // spinning through its time slice.
   template <class Ready>
   static bool spin_until(const Ready& ready) {
     const auto deadline = std::chrono::steady_clock::now() + spin_time;
     for (uint32_t i = 1;; ++i) {
       if (ready()) return true;
       cpu_relax();
-      if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return ready();
+      if (i % 64 == 0) {
+        if (std::chrono::steady_clock::now() > deadline) return ready();
+        std::this_thread::yield();
+      }
     }
   }
 
