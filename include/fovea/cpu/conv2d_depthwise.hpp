@@ -93,11 +93,9 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
     }
   }
   // Output rows [op, op + kR) × vectors [q0, q0 + kV lanes), the sums held in registers across
-  // all taps, then the residual added, the activation applied in registers (when it has a
-  // vector form) and the result stored (a vector past the row's end only in its first lanes). Each
-  // sum is a chain of dependent FMAs, so blocks carry four of them (4 vectors of one row, or 1
-  // vector of 4 rows) to hide FMA latency.
-  const bool vector_act = has_vector_form(act);
+  // all taps, then the residual added and the result stored (a vector past the row's end only
+  // in its first lanes). Each sum is a chain of dependent FMAs, so blocks carry four of them
+  // (4 vectors of one row, or 1 vector of 4 rows) to hide FMA latency.
   const auto vector_block = [&](auto rows, auto vectors, int64_t op, int64_t q0) {
     constexpr int kR = decltype(rows)::value, kV = decltype(vectors)::value;
     Vec sum[kR][kV];
@@ -124,11 +122,9 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
         Vec out = sum[r][v];
         if (lanes == Vec::kLanes) {
           if (residual != nullptr) out = out + Vec::load(residual + at);
-          if (vector_act) out = activate(out, act);
           out.store(y + at);
         } else {
           if (residual != nullptr) out = out + Vec::load_first(residual + at, lanes);
-          if (vector_act) out = activate(out, act);
           out.store_first(y + at, lanes);
         }
       }
@@ -153,8 +149,8 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       }
     }
   }
-  // The kinds without a vector form, once over the whole plane.
-  if (!vector_act) activate_in_place(y, cp.p * cp.q, act);
+  // Once over the whole plane: row by row, narrow rows (7 or 14 columns) would be all tail.
+  activate_in_place(y, cp.p * cp.q, act);
 }
 
 }  // namespace detail
