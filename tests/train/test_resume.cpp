@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <string>
 
 #include "fovea/models/init.hpp"
 #include "fovea/models/lenet.hpp"
@@ -105,6 +107,39 @@ TEST_SUITE("cpu") {
     std::remove(path_b.c_str());
   }
 
+  TEST_CASE("a warm restart takes an earlier run's weights and none of its optimizer state") {
+    const data::ImageSet set = synthetic_set();
+    const std::vector<int64_t> all = data::all_indices(set.size());
+    const std::string checkpoint = "test_warm_restart.safetensors", csv = "test_warm_restart.csv";
+    auto earlier = small_net();
+    auto opt_a = adamw(*earlier);
+    train::FitOptions o = options(checkpoint);
+    o.epochs = 2, o.log_csv = csv;
+    train::fit(*earlier, *opt_a, set, all, {}, o);
+
+    // Without validation images the val columns are empty, not zeros.
+    std::ifstream log(csv);
+    std::string header, row;
+    std::getline(log, header);
+    std::getline(log, row);
+    CHECK(header == "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,images_per_second");
+    CHECK(row.find(",,,") != std::string::npos);
+
+    auto restarted = small_net();
+    CHECK_FALSE(bit_identical(*earlier, *restarted));
+    train::load_checkpoint_weights(checkpoint, *restarted);
+    CHECK(bit_identical(*earlier, *restarted));
+    auto opt_b = adamw(*restarted);
+    CHECK(opt_b->steps() == 0);
+    CHECK(opt_b->state().empty());
+
+    auto other = models::lenet5(3);
+    CHECK_THROWS_WITH(train::load_checkpoint_weights(checkpoint, *other),
+                      doctest::Contains(checkpoint.c_str()));
+    std::remove(checkpoint.c_str());
+    std::remove(csv.c_str());
+  }
+
   TEST_CASE("training lowers the loss of the synthetic set") {
     const data::ImageSet set = synthetic_set();
     const std::vector<int64_t> all = data::all_indices(set.size());
@@ -146,9 +181,10 @@ TEST_SUITE("cpu") {
     const auto after = model->named_tensors();
     for (size_t i = 0; i < after.size(); ++i) {
       CAPTURE(after[i].name);
-      const bool same = std::memcmp(after[i].tensor->data(), before[i].data(),
-                                    before[i].size_bytes()) == 0;
-      const bool is_frozen = after[i].name.rfind("fc2", 0) != 0 && after[i].name.rfind("fc3", 0) != 0;
+      const bool same =
+          std::memcmp(after[i].tensor->data(), before[i].data(), before[i].size_bytes()) == 0;
+      const bool is_frozen =
+          after[i].name.rfind("fc2", 0) != 0 && after[i].name.rfind("fc3", 0) != 0;
       CHECK(same == is_frozen);
     }
   }

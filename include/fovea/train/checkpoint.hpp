@@ -31,16 +31,30 @@ inline void save_checkpoint(const std::string& path, nn::Module& model, Optimize
   writer.write(path);
 }
 
-// Restores everything save_checkpoint wrote into a model and optimizer built the same way.
-inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model,
-                                      Optimizer& optimizer) {
-  const SafeTensorsFile file = SafeTensorsFile::open(path);
+namespace detail {
+inline void load_model_tensors(const SafeTensorsFile& file, const std::string& path,
+                               nn::Module& model) {
   for (const nn::NamedTensor& t : model.named_tensors()) {
     const Tensor<float> saved = file.load<float>("model." + t.name);
     FOVEA_CHECK(saved.shape() == t.tensor->shape(), path, ": '", t.name, "' is ", saved.shape(),
                 " in the checkpoint, ", t.tensor->shape(), " in the model");
     std::copy(saved.begin(), saved.end(), t.tensor->begin());
   }
+}
+}  // namespace detail
+
+// Restores only the model's parameters and buffers from a checkpoint: the start of a new run
+// (a warm restart, or fine-tuning) from an earlier run's weights, with a fresh optimizer.
+inline void load_checkpoint_weights(const std::string& path, nn::Module& model) {
+  detail::load_model_tensors(SafeTensorsFile::open(path), path, model);
+  model.parameters_changed();
+}
+
+// Restores everything save_checkpoint wrote into a model and optimizer built the same way.
+inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model,
+                                      Optimizer& optimizer) {
+  const SafeTensorsFile file = SafeTensorsFile::open(path);
+  detail::load_model_tensors(file, path, model);
   optimizer.state().clear();
   for (const TensorRecord& r : file.tensors()) {
     if (r.name.rfind("optimizer.", 0) == 0)

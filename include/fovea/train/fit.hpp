@@ -36,16 +36,16 @@ struct FitOptions {
   uint64_t seed = 0;
   data::Augmentation augmentation;
   data::Normalization normalization;
-  int64_t out_pad = 0;                   // zero border added to every image (LeNet: 2)
-  LrSchedule schedule;                   // learning rate by optimizer step; empty keeps it
+  int64_t out_pad = 0;  // zero border added to every image (LeNet: 2)
+  LrSchedule schedule;  // learning rate by optimizer step; empty keeps it
   CrossEntropyOptions loss;
-  double clip_norm = 0;                  // 0: no clipping
-  int64_t patience = 0;                  // early stopping on validation loss; 0: off
-  std::string checkpoint_path;           // written after every epoch when set
-  bool resume = false;                   // continue from checkpoint_path if it exists
-  std::string log_csv;                   // one row per epoch when set
-  int64_t stop_after_epochs = -1;        // end the process's part of the run early (tests)
-  std::ostream* progress = &std::cout;   // null: quiet
+  double clip_norm = 0;                 // 0: no clipping
+  int64_t patience = 0;                 // early stopping on validation loss; 0: off
+  std::string checkpoint_path;          // written after every epoch when set
+  bool resume = false;                  // continue from checkpoint_path if it exists
+  std::string log_csv;                  // one row per epoch when set
+  int64_t stop_after_epochs = -1;       // end the process's part of the run early (tests)
+  std::ostream* progress = &std::cout;  // null: quiet
 };
 
 struct Evaluation {
@@ -59,8 +59,9 @@ inline Evaluation evaluate(nn::Module& model, const data::ImageSet& set,
   model.set_training(false);
   Evaluation e{0, ClassificationMetrics(set.num_classes)};
   for (size_t start = 0; start < indices.size(); start += size_t(batch_size)) {
-    const std::vector<int64_t> ids(indices.begin() + long(start),
-                                   indices.begin() + long(std::min(indices.size(), start + size_t(batch_size))));
+    const std::vector<int64_t> ids(
+        indices.begin() + long(start),
+        indices.begin() + long(std::min(indices.size(), start + size_t(batch_size))));
     const data::Batch batch = data::make_batch(set, ids, {}, nullptr, norm, out_pad);
     const Tensor<float> logits = model.forward(batch.images);
     e.loss += cross_entropy(logits, batch.labels).loss * double(ids.size());
@@ -93,8 +94,8 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
     FOVEA_CHECK(info.seed == o.seed, o.checkpoint_path, " was written by a run with seed ",
                 info.seed, ", this run has seed ", o.seed);
     first_epoch = info.epochs_done;
-    if (o.progress) *o.progress << "resumed from " << o.checkpoint_path << " after epoch "
-                                << first_epoch << "\n";
+    if (o.progress)
+      *o.progress << "resumed from " << o.checkpoint_path << " after epoch " << first_epoch << "\n";
   }
   if (!o.log_csv.empty() && first_epoch == 0) {
     std::ofstream(o.log_csv) << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,"
@@ -145,26 +146,35 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
     const double eta = elapsed / double(epoch + 1 - first_epoch) * double(o.epochs - epoch - 1);
     const double train_loss = seen ? loss_sum / double(seen) : 0;
     const double train_acc = seen ? double(correct) / double(seen) : 0;
+    // Without validation images the val columns stay empty rather than showing zeros.
+    const bool validated = !val_indices.empty();
     if (o.progress) {
-      char line[256];
+      char line[256], val_text[64] = "";
+      if (validated)
+        std::snprintf(val_text, sizeof val_text, "  val_loss %.4f  val_acc %.2f%%", val.loss,
+                      100 * val.metrics.top1());
       std::snprintf(line, sizeof line,
-                    "epoch %lld/%lld  lr %.5f  loss %.4f  acc %.2f%%  val_loss %.4f  val_acc "
-                    "%.2f%%  %.0f images/s  ETA %s\n",
+                    "epoch %lld/%lld  lr %.5f  loss %.4f  acc %.2f%%%s  %.0f images/s  ETA %s\n",
                     static_cast<long long>(epoch + 1), static_cast<long long>(o.epochs),
-                    optimizer.lr(), train_loss, 100 * train_acc, val.loss,
-                    100 * val.metrics.top1(), rate, format_duration(eta).c_str());
+                    optimizer.lr(), train_loss, 100 * train_acc, val_text, rate,
+                    format_duration(eta).c_str());
       *o.progress << line << std::flush;
     }
     if (!o.log_csv.empty()) {
-      std::ofstream(o.log_csv, std::ios::app)
-          << epoch + 1 << "," << optimizer.lr() << "," << train_loss << "," << train_acc << ","
-          << val.loss << "," << val.metrics.top1() << "," << rate << "\n";
+      std::ofstream csv(o.log_csv, std::ios::app);
+      csv << epoch + 1 << "," << optimizer.lr() << "," << train_loss << "," << train_acc << ",";
+      if (validated)
+        csv << val.loss << "," << val.metrics.top1();
+      else
+        csv << ",";
+      csv << "," << rate << "\n";
     }
     if (!o.checkpoint_path.empty())
       save_checkpoint(o.checkpoint_path, model, optimizer, {epoch + 1, o.seed});
-    if (!val_indices.empty() && stopper.update(val.loss)) {
-      if (o.progress) *o.progress << "early stop: no val_loss improvement for " << o.patience
-                                  << " epochs (best " << stopper.best() << ")\n";
+    if (validated && stopper.update(val.loss)) {
+      if (o.progress)
+        *o.progress << "early stop: no val_loss improvement for " << o.patience << " epochs (best "
+                    << stopper.best() << ")\n";
       ++epoch;
       break;
     }
