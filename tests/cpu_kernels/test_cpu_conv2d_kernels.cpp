@@ -54,6 +54,7 @@ std::vector<ConvCase> named_cases() {
       square(1, 16, 10, 96, 1, 1, 0),           // mobilenet_v2 expand
       square(1, 96, 10, 24, 1, 1, 0),           // mobilenet_v2 project
       square(1, 40, 9, 40, 5, 2, 2, 1, 40),     // efficientnet 5x5 depthwise
+      square(1, 20, 60, 20, 3, 1, 1, 1, 20),    // depthwise planes past 56 x 56
       square(1, 1, 1, 1, 1, 1, 0),              // 1x1x1x1
       square(1, 17, 5, 19, 1, 1, 0),            // channels not a multiple of 16
       square(3, 6, 11, 10, 3, 3, 2, 2, 2),      // stride 3, dilation 2, groups 2
@@ -178,7 +179,7 @@ TEST_SUITE("cpu") {
         x, w, b, Conv2dAttrs{}, Conv2dEpilogue{fovea::ActivationKind::relu, &residual});
     // One channel in and out with groups 1 is also depthwise.
     CHECK(fovea::last_kernel("conv2d") ==
-          std::string("conv2d_f32_nchw_depthwise_direct_") + fovea::cpu::kIsaName);
+          std::string("conv2d_f32_nchw_depthwise_channels_") + fovea::cpu::kIsaName);
     CHECK(y[0] == 0);
     CHECK(y[1] == 2);
     CHECK(y[2] == 0);
@@ -194,6 +195,8 @@ TEST_SUITE("cpu") {
     run(square(1, 8, 5, 4, 1, 1, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_pointwise_gemm_" + isa);
     run(square(1, 8, 5, 8, 3, 1, 1, 1, 8));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_depthwise_channels_" + isa);
+    run(square(1, 8, 57, 8, 3, 1, 1, 1, 8));  // planes past 56 × 56
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_depthwise_direct_" + isa);
     run(square(1, 8, 5, 4, 1, 2, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);

@@ -62,9 +62,13 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
   // The last vector of a row may read up to kLanes - 1 floats past the row (into the next one,
   // or into the zeroed slack after the last); those lanes are computed but never stored.
   const int64_t slack = Vec::kLanes;
+  // Stride 2 also needs one padded row, whole vectors long, to split by column parity.
+  const int64_t line_len =
+      sw == 2 ? 2 * Vec::kLanes * ((phase_len + Vec::kLanes - 1) / Vec::kLanes) : 0;
   thread_local AlignedBuffer scratch;
-  scratch.resize_kept(padded_h * row_len + slack);
+  scratch.resize_kept(padded_h * row_len + slack + line_len);
   float* padded = scratch.data();
+  float* line = padded + padded_h * row_len + slack;
   std::fill(padded + padded_h * row_len, padded + padded_h * row_len + slack, 0.0f);
   // Padding rows are zero; every image row is written whole, zeros included, phase by phase:
   // phase j, slot t holds padded column t * sw + j.
@@ -77,6 +81,24 @@ inline void depthwise_plane(const float* x, const float* taps, float bias, const
       std::fill(row, row + a.pad_left, 0.0f);
       std::copy(x + ih * cp.w, x + (ih + 1) * cp.w, row + a.pad_left);
       std::fill(row + a.pad_left + cp.w, row + row_len, 0.0f);
+      continue;
+    }
+    if (sw == 2) {  // the common strided case, split with vector shuffles
+      std::fill(line, line + a.pad_left, 0.0f);
+      std::copy(x + ih * cp.w, x + (ih + 1) * cp.w, line + a.pad_left);
+      std::fill(line + a.pad_left + cp.w, line + line_len, 0.0f);
+      for (int64_t t = 0; t < phase_len; t += Vec::kLanes) {
+        Vec even, odd;
+        deinterleave(Vec::load(line + 2 * t), Vec::load(line + 2 * t + Vec::kLanes), even, odd);
+        const int64_t lanes = std::min<int64_t>(Vec::kLanes, phase_len - t);
+        if (lanes == Vec::kLanes) {
+          even.store(row + t);
+          odd.store(row + phase_len + t);
+        } else {
+          even.store_first(row + t, lanes);
+          odd.store_first(row + phase_len + t, lanes);
+        }
+      }
       continue;
     }
     for (int64_t phase = 0; phase < sw; ++phase) {

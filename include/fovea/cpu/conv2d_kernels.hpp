@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fovea/cpu/conv2d_depthwise.hpp"
+#include "fovea/cpu/conv2d_depthwise_channels.hpp"
 #include "fovea/cpu/conv2d_gemm.hpp"
 #include "fovea/cpu/conv2d_winograd.hpp"
 #include "fovea/cpu/kernel_registry.hpp"
@@ -26,6 +27,10 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
   static const std::vector<Conv2dKernel> table = [] {
     const std::string isa = kIsaName;
     std::vector<Conv2dKernel> t;
+    t.push_back({"conv2d_f32_nchw_depthwise_channels_" + isa,
+                 35,
+                 conv2d_depthwise_channels_supports,
+                 {nullptr, conv2d_depthwise_channels_run}});
     t.push_back({"conv2d_f32_nchw_depthwise_direct_" + isa,
                  30,
                  conv2d_depthwise_supports,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -121,6 +122,42 @@ inline Vec exp(Vec x) {
   return {_mm512_maskz_scalef_ps(kAllLanes, detail::exp_reduced(x, Vec{n}).v, n)};
 }
 
+// The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
+// parity, as a stride-2 convolution reads it.
+inline void deinterleave(Vec lo, Vec hi, Vec& even, Vec& odd) {
+  const __m512i even_index =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  even.v = _mm512_permutex2var_ps(lo.v, even_index, hi.v);
+  odd.v = _mm512_permutex2var_ps(lo.v, _mm512_add_epi32(even_index, _mm512_set1_epi32(1)), hi.v);
+}
+// rows[i] lane j becomes rows[j] lane i: 16 × 16 floats, in three rounds of shuffles (pairs of
+// floats, then quads, then 128-bit lanes) rather than 256 scalar moves. (The masked forms avoid
+// the false GCC 12 warning noted at kAllLanes.)
+inline void transpose(Vec (&rows)[16]) {
+  __m512 pairs[16], quads[16];
+  for (int i = 0; i < 16; i += 2) {
+    pairs[i] = _mm512_maskz_unpacklo_ps(kAllLanes, rows[i].v, rows[i + 1].v);
+    pairs[i + 1] = _mm512_maskz_unpackhi_ps(kAllLanes, rows[i].v, rows[i + 1].v);
+  }
+  // quads[4i + m], 128-bit lane k: rows 4i … 4i + 3 at column 4k + m.
+  for (int i = 0; i < 16; i += 4) {
+    quads[i] = _mm512_shuffle_ps(pairs[i], pairs[i + 2], 0x44);
+    quads[i + 1] = _mm512_shuffle_ps(pairs[i], pairs[i + 2], 0xEE);
+    quads[i + 2] = _mm512_shuffle_ps(pairs[i + 1], pairs[i + 3], 0x44);
+    quads[i + 3] = _mm512_shuffle_ps(pairs[i + 1], pairs[i + 3], 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512 even01 = _mm512_maskz_shuffle_f32x4(kAllLanes, quads[m], quads[4 + m], 0x88);
+    const __m512 odd01 = _mm512_maskz_shuffle_f32x4(kAllLanes, quads[m], quads[4 + m], 0xDD);
+    const __m512 even23 = _mm512_maskz_shuffle_f32x4(kAllLanes, quads[8 + m], quads[12 + m], 0x88);
+    const __m512 odd23 = _mm512_maskz_shuffle_f32x4(kAllLanes, quads[8 + m], quads[12 + m], 0xDD);
+    rows[m].v = _mm512_maskz_shuffle_f32x4(kAllLanes, even01, even23, 0x88);
+    rows[4 + m].v = _mm512_maskz_shuffle_f32x4(kAllLanes, odd01, odd23, 0x88);
+    rows[8 + m].v = _mm512_maskz_shuffle_f32x4(kAllLanes, even01, even23, 0xDD);
+    rows[12 + m].v = _mm512_maskz_shuffle_f32x4(kAllLanes, odd01, odd23, 0xDD);
+  }
+}
+
 #elif defined(__AVX2__) && defined(__FMA__)
 
 inline constexpr const char* kIsaName = "avx2";
@@ -187,6 +224,37 @@ inline Vec exp(Vec x) {
   const __m256i bits =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return {_mm256_mul_ps(detail::exp_reduced(x, Vec{n}).v, _mm256_castsi256_ps(bits))};
+}
+
+// The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
+// parity, as a stride-2 convolution reads it. shuffle_ps works within 128-bit halves, so the
+// 64-bit pairs it leaves are put in order afterwards.
+inline void deinterleave(Vec lo, Vec hi, Vec& even, Vec& odd) {
+  const auto in_order = [](__m256 x) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(x), _MM_SHUFFLE(3, 1, 2, 0)));
+  };
+  even.v = in_order(_mm256_shuffle_ps(lo.v, hi.v, _MM_SHUFFLE(2, 0, 2, 0)));
+  odd.v = in_order(_mm256_shuffle_ps(lo.v, hi.v, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+// rows[i] lane j becomes rows[j] lane i: 8 × 8 floats, in three rounds of shuffles (pairs of
+// floats, then quads, then 128-bit halves).
+inline void transpose(Vec (&rows)[8]) {
+  __m256 pairs[8], quads[8];
+  for (int i = 0; i < 8; i += 2) {
+    pairs[i] = _mm256_unpacklo_ps(rows[i].v, rows[i + 1].v);
+    pairs[i + 1] = _mm256_unpackhi_ps(rows[i].v, rows[i + 1].v);
+  }
+  // quads[4i + m], 128-bit half k: rows 4i … 4i + 3 at column 4k + m.
+  for (int i = 0; i < 8; i += 4) {
+    quads[i] = _mm256_shuffle_ps(pairs[i], pairs[i + 2], 0x44);
+    quads[i + 1] = _mm256_shuffle_ps(pairs[i], pairs[i + 2], 0xEE);
+    quads[i + 2] = _mm256_shuffle_ps(pairs[i + 1], pairs[i + 3], 0x44);
+    quads[i + 3] = _mm256_shuffle_ps(pairs[i + 1], pairs[i + 3], 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    rows[m].v = _mm256_permute2f128_ps(quads[m], quads[4 + m], 0x20);
+    rows[4 + m].v = _mm256_permute2f128_ps(quads[m], quads[4 + m], 0x31);
+  }
 }
 
 #else
@@ -269,6 +337,18 @@ inline Vec exp(Vec x) {
   for (int i = 0; i < 4; ++i)
     r.v[i] = std::exp(x.v[i]);
   return r;
+}
+
+// The even and odd elements of the 2·kLanes floats lo, hi (lo first).
+inline void deinterleave(Vec lo, Vec hi, Vec& even, Vec& odd) {
+  even = {{lo.v[0], lo.v[2], hi.v[0], hi.v[2]}};
+  odd = {{lo.v[1], lo.v[3], hi.v[1], hi.v[3]}};
+}
+// rows[i] lane j becomes rows[j] lane i.
+inline void transpose(Vec (&rows)[4]) {
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j)
+      std::swap(rows[i].v[j], rows[j].v[i]);
 }
 
 #endif
