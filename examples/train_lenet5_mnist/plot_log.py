@@ -40,14 +40,17 @@ def main():
     title = sys.argv[3] if len(sys.argv) > 3 else log
     rows = list(csv.DictReader(open(log)))
     col = lambda k: [float(r[k]) for r in rows]
+    percent = lambda k: [100 * v for v in col(k)]
+    # A run without a validation set leaves the val columns empty: plot training only.
+    validated = all(r["val_loss"] for r in rows)
     epochs, width, height = len(rows), 420, 300
-    body = panel(0, width, height, epochs,
-                 [("train", "#1f77b4", col("train_loss")), ("val", "#d62728", col("val_loss"))],
-                 "cross-entropy loss", lambda v: f"{v:.3f}")
-    body += panel(width, width, height, epochs,
-                  [("train", "#1f77b4", [100 * v for v in col("train_accuracy")]),
-                   ("val", "#d62728", [100 * v for v in col("val_accuracy")])],
-                  "accuracy (%)", lambda v: f"{v:.1f}")
+    losses = [("train", "#1f77b4", col("train_loss"))]
+    accuracies = [("train", "#1f77b4", percent("train_accuracy"))]
+    if validated:
+        losses.append(("val", "#d62728", col("val_loss")))
+        accuracies.append(("val", "#d62728", percent("val_accuracy")))
+    body = panel(0, width, height, epochs, losses, "cross-entropy loss", lambda v: f"{v:.3f}")
+    body += panel(width, width, height, epochs, accuracies, "accuracy (%)", lambda v: f"{v:.1f}")
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" height="{height + 20}" '
            'font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>',
