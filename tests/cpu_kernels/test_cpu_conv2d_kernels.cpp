@@ -201,6 +201,7 @@ TEST_SUITE("cpu") {
     run(square(1, 8, 5, 4, 1, 2, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);
     const std::string winograd = "conv2d_f32_nchw_winograd_f2x3_gemm_" + isa;
+    const std::string direct = "conv2d_f32_nchw_direct_" + isa;
     const std::string im2col = "conv2d_f32_nchw_im2col_gemm_" + isa;
     // The Winograd cases of named_cases() must really take Winograd.
     run(square(2, 130, 9, 129, 3, 1, 1));
@@ -208,8 +209,12 @@ TEST_SUITE("cpu") {
     run(ConvCase{1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}});
     CHECK(fovea::last_kernel("conv2d") == winograd);
     run(square(1, 64, 24, 64, 3, 1, 1));  // too few channels for Winograd
-    CHECK(fovea::last_kernel("conv2d") == im2col);
+    CHECK(fovea::last_kernel("conv2d") == direct);
     run(square(1, 128, 6, 128, 3, 1, 1));  // too few tiles (9) for Winograd
+    CHECK(fovea::last_kernel("conv2d") == direct);
+    run(square(1, 3, 15, 16, 7, 2, 3));  // a stem
+    CHECK(fovea::last_kernel("conv2d") == direct);
+    run(square(1, 8, 7, 8, 3, 1, 1, 1, 2));  // grouped: only im2col takes it
     CHECK(fovea::last_kernel("conv2d") == im2col);
     fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
     run(square(1, 8, 5, 4, 1, 1, 0));

@@ -8,6 +8,7 @@
 
 #include "fovea/cpu/conv2d_depthwise.hpp"
 #include "fovea/cpu/conv2d_depthwise_channels.hpp"
+#include "fovea/cpu/conv2d_direct.hpp"
 #include "fovea/cpu/conv2d_gemm.hpp"
 #include "fovea/cpu/conv2d_winograd.hpp"
 #include "fovea/cpu/kernel_registry.hpp"
@@ -43,6 +44,10 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
                  15,
                  conv2d_winograd_supports,
                  {winograd_prepare, conv2d_winograd_run}});
+    t.push_back({"conv2d_f32_nchw_direct_" + isa,
+                 12,
+                 conv2d_direct_supports,
+                 {direct_conv_prepare, conv2d_direct_run}});
     t.push_back({"conv2d_f32_nchw_im2col_gemm_" + isa,
                  10,
                  conv2d_im2col_supports,
