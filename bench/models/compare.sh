@@ -6,8 +6,12 @@
 #   bench/models/compare.sh [BUILD_DIR]        (default: build; needs BUILD/examples/classify)
 #
 # Environment: MODELS ("resnet50 mobilenet_v2 efficientnet_b0"), BATCHES ("1 8"),
-# THREADS ("1 2"), ORT_DIR (where `npm install --ignore-scripts onnxruntime-node` was run;
-# default ~/.cache/fovea/ort), PYTHON (/usr/bin/python3 with torch and torchvision).
+# THREADS ("1 2"), ROUNDS (3), ORT_DIR (where `npm install --ignore-scripts onnxruntime-node`
+# was run; default ~/.cache/fovea/ort), PYTHON (/usr/bin/python3 with torch and torchvision).
+#
+# fovea and ONNX Runtime run ROUNDS times each, alternating, and the table gives the median
+# of their rounds: on a shared machine a neighbour's burst then lands in one round of one
+# engine, not in the ratio. PyTorch, far slower, runs once.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,6 +20,7 @@ build="$(cd "${1:-$root/build}" && pwd)"
 models="${MODELS:-resnet50 mobilenet_v2 efficientnet_b0}"
 batches="${BATCHES:-1 8}"
 threads_list="${THREADS:-1 2}"
+rounds="${ROUNDS:-3}"
 ort_dir="${ORT_DIR:-$HOME/.cache/fovea/ort}"
 python="${PYTHON:-/usr/bin/python3}"
 classify="$build/examples/classify/classify"
@@ -37,6 +42,7 @@ iterations() {  # model batch
 }
 
 median_of() { sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p' | tail -1; }
+middle() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 mkdir -p "$work"
 for model in $models; do
@@ -57,11 +63,17 @@ for model in $models; do
   for b in $batches; do
     for t in $threads_list; do
       n=$(iterations "$model" "$b")
-      echo "$model batch $b threads $t: $n iterations each" >&2
-      fovea=$("$classify" --weights "$work/$model.safetensors" --input-shape "$b,3,224,224" \
-                --bench "$n" --threads "$t" --topk 0 2>/dev/null | median_of)
-      ort=$(NODE_PATH="$ort_dir/node_modules" node "$here/ort_bench.js" \
-              "$work/${model}_b$b.onnx" "$n" "$t" | median_of)
+      echo "$model batch $b threads $t: $n iterations each, $rounds rounds" >&2
+      fovea_rounds=() ort_rounds=()
+      for (( round = 0; round < rounds; ++round )); do
+        fovea_rounds+=("$("$classify" --weights "$work/$model.safetensors" \
+                          --input-shape "$b,3,224,224" --bench "$n" --threads "$t" --topk 0 \
+                          2>/dev/null | median_of)")
+        ort_rounds+=("$(NODE_PATH="$ort_dir/node_modules" node "$here/ort_bench.js" \
+                        "$work/${model}_b$b.onnx" "$n" "$t" | median_of)")
+      done
+      fovea=$(middle "${fovea_rounds[@]}")
+      ort=$(middle "${ort_rounds[@]}")
       torch=$("$python" "$here/torch_bench.py" --model "$model" --state "$work/$model.pt" \
                 --batch "$b" --threads "$t" --iters "$n" | median_of)
       printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$model" "$b" "$t" "$fovea" "$ort" "$torch" >> "$raw"
@@ -73,7 +85,8 @@ done
   echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores;" \
        "ONNX Runtime $(node -p "require('$ort_dir/node_modules/onnxruntime-node/package.json').version");" \
        "PyTorch $("$python" -c 'import torch; print(torch.__version__)'). Median latency over" \
-       "the timed forwards after warm-up; img/s = batch / median. Ratios are throughput" \
+       "the timed forwards after warm-up (fovea and ONNX Runtime: the median of $rounds" \
+       "alternating rounds); img/s = batch / median. Ratios are throughput" \
        "ratios: > 1 means fovea is faster. Load average before: $load_before;" \
        "after: $(cut -d" " -f1-3 /proc/loadavg) (the runs themselves add up to their thread count)."
   echo
