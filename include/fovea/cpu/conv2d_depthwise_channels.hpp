@@ -21,9 +21,10 @@
 namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
 
-// Output planes up to 16 × 16 pixels: there the width-vectorized kernel idles most lanes and
-// pays most per output. From 28 × 28 up it is the faster one (bench/cpu/bench_conv2d_cpu on
-// the mobilenet_v2 and efficientnet_b0 layers).
+// Output planes up to 56 × 56 pixels: there the width-vectorized kernel idles lanes or pays
+// most per output (2–4× slower on 7×7 and 14×14 planes, 1.6× on 56×56). At 112 × 112 the two
+// measured the same and the tile would no longer fit in L2 (bench/cpu/bench_conv2d_cpu on the
+// mobilenet_v2 and efficientnet_b0 layers).
 inline bool conv2d_depthwise_channels_supports(const Conv2dProblem& problem) {
   const Conv2dParams& cp = problem.params;
   return conv2d_depthwise_supports(problem) && cp.p * cp.q <= 56 * 56;

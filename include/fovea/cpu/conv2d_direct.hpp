@@ -138,16 +138,21 @@ inline Tensor<float> conv2d_direct_run(const Conv2dCall& call) {
   const int64_t padded_h = cp.h + a.pad_top + a.pad_bottom;
   const int64_t padded_w = cp.w + a.pad_left + a.pad_right;
   const int64_t image = cp.c * padded_h * padded_w, pq = cp.p * cp.q;
-  // Padding is materialized once per call; an unpadded conv reads its input in place.
+  // Padding is materialized once per call, each float written once; an unpadded conv reads its
+  // input in place.
   const bool pads = a.pad_top + a.pad_bottom + a.pad_left + a.pad_right > 0;
   AlignedBuffer padded(pads ? cp.n * image : 0);
   if (pads) {
-    std::fill(padded.data(), padded.data() + cp.n * image, 0.0f);
     parallel_for(0, cp.n * cp.c, [&](int64_t plane) {
-      for (int64_t ih = 0; ih < cp.h; ++ih)
-        std::copy(call.x.data() + (plane * cp.h + ih) * cp.w,
-                  call.x.data() + (plane * cp.h + ih + 1) * cp.w,
-                  padded.data() + (plane * padded_h + ih + a.pad_top) * padded_w + a.pad_left);
+      float* dst = padded.data() + plane * padded_h * padded_w;
+      dst = std::fill_n(dst, a.pad_top * padded_w, 0.0f);
+      for (int64_t ih = 0; ih < cp.h; ++ih) {
+        const float* src = call.x.data() + (plane * cp.h + ih) * cp.w;
+        dst = std::fill_n(dst, a.pad_left, 0.0f);
+        dst = std::copy(src, src + cp.w, dst);
+        dst = std::fill_n(dst, a.pad_right, 0.0f);
+      }
+      std::fill_n(dst, a.pad_bottom * padded_w, 0.0f);
     });
   }
   const float* input = pads ? padded.data() : call.x.data();
