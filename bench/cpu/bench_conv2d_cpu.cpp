@@ -3,7 +3,7 @@
 // FMA-throughput loop in the same SIMD width the kernels use).
 //
 //   bench_conv2d_cpu [--shapes resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv]
-//                    [--threads 1] [benchmark flags]
+//                    [--threads 1] [--layout nchw|nhwc] [benchmark flags]
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -78,7 +78,7 @@ double measure_fma_peak_gflops() {
 
 double g_peak_gflops = 0;
 
-void bench_layer(benchmark::State& state, LayerShape shape, int threads) {
+void bench_layer(benchmark::State& state, LayerShape shape, int threads, fovea::Layout layout) {
   fovea::set_num_threads(threads);
   const fovea::Conv2dAttrs attrs =
       fovea::Conv2dAttrs::make(shape.stride, shape.pad, shape.dilation, shape.groups);
@@ -86,6 +86,7 @@ void bench_layer(benchmark::State& state, LayerShape shape, int threads) {
   fovea::Tensor<float> weight(fovea::Shape{shape.k, shape.c / shape.groups, shape.r, shape.s});
   fovea::Tensor<float> bias(fovea::Shape{shape.k});
   x.fill_uniform(1, -1, 1);
+  x = x.to_layout(layout);
   weight.fill_uniform(2, -1, 1);
   bias.fill_uniform(3, -1, 1);
   const fovea::Conv2dParams cp = fovea::Conv2dParams::make(x.shape(), weight.shape(), attrs);
@@ -123,15 +124,23 @@ int main(int argc, char** argv) {
   const std::string lists =
       take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
   const int threads = std::stoi(take_flag(argc, argv, "--threads", "1"));
+  const std::string layout_flag = take_flag(argc, argv, "--layout", "nchw");
+  if (layout_flag != "nchw" && layout_flag != "nhwc") {
+    std::fprintf(stderr, "bench_conv2d_cpu: --layout must be nchw or nhwc, got %s\n",
+                 layout_flag.c_str());
+    return 2;
+  }
+  const fovea::Layout layout = layout_flag == "nhwc" ? fovea::Layout::nhwc : fovea::Layout::nchw;
   g_peak_gflops = measure_fma_peak_gflops();
-  std::printf("isa=%s fma_peak_gflops_per_core=%.1f threads=%d\n", fovea::cpu::kIsaName,
-              g_peak_gflops, threads);
+  std::printf("isa=%s fma_peak_gflops_per_core=%.1f threads=%d layout=%s\n", fovea::cpu::kIsaName,
+              g_peak_gflops, threads, fovea::layout_name(layout));
   std::istringstream names(lists);
   std::string list;
   while (std::getline(names, list, ',')) {
     for (const LayerShape& shape :
          read_shapes(std::string(FOVEA_BENCH_SHAPES_DIR) + "/" + list + ".txt")) {
-      benchmark::RegisterBenchmark((list + "/" + shape.name).c_str(), bench_layer, shape, threads)
+      benchmark::RegisterBenchmark((list + "/" + shape.name).c_str(), bench_layer, shape, threads,
+                                   layout)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }

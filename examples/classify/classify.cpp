@@ -33,6 +33,7 @@ struct Args {
   int64_t threads = 0;         // > 0: CPU kernel threads
   bool report_memory = false;  // with --bench: peak activation memory of one forward
   std::string device = "cpu", dtype = "f16";
+  std::string layout = "auto";  // with --bench on the CPU: what the convs compute in
 };
 
 std::string usage_text() {
@@ -41,11 +42,13 @@ std::string usage_text() {
       "                (--input-npy X.npy | --input-shape N,C,H,W) [--dump-logits Y.npy]\n"
       "                [--num-classes K] [--topk K]\n"
       "                [--bench ITERS [--report-memory]] [--batch B] [--threads T]\n"
-      "                [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
+      "                [--layout auto|nchw|nhwc] [--device cpu|cuda] [--dtype f16|bf16|f32]\n"
       "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
       "then prints median_ms over ITERS forwards, each taking its activations from one\n"
       "planned arena; --report-memory also prints the peak activation memory of one\n"
-      "forward (weights excluded) and the arena's size\n"
+      "forward (weights excluded) and the arena's size; --layout forces the layout the\n"
+      "convs compute in (auto: NHWC for single images of models with depthwise convs,\n"
+      "else NCHW)\n"
       "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
       "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
       "models:";
@@ -94,6 +97,7 @@ Args parse_args(int argc, char** argv) {
   options.whole("--threads", args.threads, 1);
   options.text("--device", args.device);
   options.text("--dtype", args.dtype);
+  options.text("--layout", args.layout);
   options.toggle("--report-memory", args.report_memory);
   options.parse(argc, argv);
   if (args.weights.empty() == (args.random_init_seed < 0))
@@ -104,6 +108,8 @@ Args parse_args(int argc, char** argv) {
   if (args.report_memory && args.device != "cpu")
     options.fail("--report-memory measures the CPU path; it does not apply to --device " +
                  args.device);
+  if (args.layout != "auto" && args.layout != "nchw" && args.layout != "nhwc")
+    options.fail("--layout must be auto, nchw or nhwc, got " + args.layout);
   if (args.batch > 0) {
     if (args.input_shape.empty()) options.fail("--batch needs --input-shape");
     args.input_shape[0] = args.batch;
@@ -167,7 +173,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
     if (args.bench_iters > 0) {
-      if (args.device == "cpu") fovea::prepare_for_inference(*model);
+      fovea::Layout layout = fovea::Layout::nchw;
+      if (args.device == "cpu") {
+        const fovea::InferenceLayout wanted = args.layout == "nchw" ? fovea::InferenceLayout::nchw
+                                              : args.layout == "nhwc"
+                                                  ? fovea::InferenceLayout::nhwc
+                                                  : fovea::InferenceLayout::automatic;
+        layout = fovea::prepare_for_inference(*model, wanted).layout_for_batch(input.dim(0));
+      }
       // Every forward runs in one activation arena: the first records, later ones reuse its
       // planned buffer.
       fovea::ActivationArena arena;
@@ -183,8 +196,9 @@ int main(int argc, char** argv) {
         times.push_back(ms(Clock::now() - start));
       }
       std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-      std::printf("median_ms=%.2f iters=%lld threads=%d\n", times[times.size() / 2],
-                  static_cast<long long>(args.bench_iters), fovea::num_threads());
+      std::printf("median_ms=%.2f iters=%lld threads=%d layout=%s\n", times[times.size() / 2],
+                  static_cast<long long>(args.bench_iters), fovea::num_threads(),
+                  fovea::layout_name(layout));
       if (args.report_memory) {
         const fovea::AllocationStats mem = fovea::measure_activation_peak(*model, input.shape());
         const auto mib = [](int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); };

@@ -62,6 +62,7 @@ std::vector<ConvCase> named_cases() {
       square(1, 256, 8, 256, 3, 1, 1),          // resnet layer3 conv2 (Winograd)
       square(2, 130, 9, 129, 3, 1, 1),          // Winograd with odd output size, batch 2
       {1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}},  // Winograd, asymmetric padding
+      square(2, 300, 20, 40, 1, 1, 0),  // two K blocks over several NHWC row chunks
   };
 }
 
@@ -107,32 +108,41 @@ ConvData make_data(const ConvCase& cc, uint64_t seed) {
   return d;
 }
 
-// Runs every kernel that supports the case, with each epilogue, against the reference. Returns
-// how many kernels ran.
+// Runs every kernel that supports the case, in each layout, with each epilogue, against the
+// reference (computed channels first). Every case has a channels-first kernel, and an NHWC one
+// when it is ungrouped or depthwise. Returns how many kernels ran.
 int check_all_kernels(const ConvCase& cc, uint64_t seed) {
   const ConvData d = make_data(cc, seed);
   const fovea::Conv2dParams cp = fovea::Conv2dParams::make(d.x.shape(), d.weight.shape(), cc.attrs);
-  const Conv2dEpilogue epilogues[] = {
-      {},
-      {fovea::ActivationKind::relu, &d.residual},
-      {fovea::ActivationKind::silu, nullptr},
-      {fovea::ActivationKind::relu6, nullptr},
-  };
+  const fovea::ActivationKind acts[] = {fovea::ActivationKind::identity,
+                                        fovea::ActivationKind::relu, fovea::ActivationKind::silu,
+                                        fovea::ActivationKind::relu6};
+  const bool with_residual[] = {false, true, false, false};
   int ran = 0;
-  for (const auto& kernel : fovea::cpu::conv2d_kernels()) {
-    if (!kernel.supports(fovea::Conv2dProblem{cp, fovea::Layout::nchw, fovea::Layout::nchw}))
-      continue;
-    ++ran;
-    const auto packed = kernel.run.prepare ? kernel.run.prepare(d.weight, cp) : nullptr;
-    for (const Conv2dEpilogue& e : epilogues) {
-      const Tensor<float> want = fovea::conv2d_fused_reference(d.x, d.weight, d.bias, cc.attrs, e);
-      const Tensor<float> got =
-          kernel.run.run(fovea::Conv2dCall{d.x, d.weight, d.bias, cp, e, packed.get()});
-      const double err = fovea::test::max_relative_error(got, want);
-      INFO("kernel=", kernel.name, " ", cc.str(), " seed=", seed,
-           " act=", fovea::activation_name(e.act), " residual=", e.residual != nullptr);
-      CHECK(err <= 1e-4);
+  for (const fovea::Layout layout : {fovea::Layout::nchw, fovea::Layout::nhwc}) {
+    const int ran_before = ran;
+    const Tensor<float> x = d.x.to_layout(layout), residual = d.residual.to_layout(layout);
+    for (const auto& kernel : fovea::cpu::conv2d_kernels()) {
+      if (!kernel.supports(fovea::Conv2dProblem{cp, layout, layout})) continue;
+      ++ran;
+      const auto packed = kernel.run.prepare ? kernel.run.prepare(d.weight, cp) : nullptr;
+      for (int i = 0; i < 4; ++i) {
+        const Conv2dEpilogue want_e{acts[i], with_residual[i] ? &d.residual : nullptr};
+        const Conv2dEpilogue got_e{acts[i], with_residual[i] ? &residual : nullptr};
+        const Tensor<float> want =
+            fovea::conv2d_fused_reference(d.x, d.weight, d.bias, cc.attrs, want_e);
+        const Tensor<float> got =
+            kernel.run.run(fovea::Conv2dCall{x, d.weight, d.bias, cp, got_e, packed.get()});
+        INFO("kernel=", kernel.name, " ", cc.str(), " seed=", seed,
+             " act=", fovea::activation_name(acts[i]), " residual=", with_residual[i]);
+        CHECK(got.layout() == layout);
+        CHECK(fovea::test::max_relative_error(got, want) <= 1e-4);
+      }
     }
+    const bool has_kernel =
+        layout == fovea::Layout::nchw || cp.groups() == 1 || (cp.groups() == cp.c && cp.k == cp.c);
+    INFO(cc.str(), " layout=", fovea::layout_name(layout));
+    if (has_kernel) CHECK(ran > ran_before);
   }
   return ran;
 }
@@ -220,9 +230,22 @@ TEST_SUITE("cpu") {
     run(square(1, 8, 5, 4, 1, 1, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
     fovea::set_kernel_policy(fovea::KernelPolicy::best);
-    // NHWC input: no CPU kernel supports it, so the reference runs.
-    const ConvData d = make_data(square(1, 4, 5, 4, 3, 1, 1), 2);
-    fovea::conv2d(d.x.to_layout(fovea::Layout::nhwc), d.weight, d.bias, Conv2dAttrs::make(1, 1));
+    // NHWC input: the channels-last kernels, and the reference for grouped convs.
+    const auto run_nhwc = [](const ConvCase& cc) {
+      const ConvData d = make_data(cc, 2);
+      const Tensor<float> y =
+          fovea::conv2d(d.x.to_layout(fovea::Layout::nhwc), d.weight, d.bias, cc.attrs);
+      CHECK(y.layout() == fovea::Layout::nhwc);
+    };
+    run_nhwc(square(1, 8, 5, 4, 1, 1, 0));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_pointwise_gemm_" + isa);
+    run_nhwc(square(1, 8, 5, 8, 3, 1, 1, 1, 8));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_depthwise_" + isa);
+    run_nhwc(square(1, 4, 5, 4, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_direct_" + isa);
+    run_nhwc(square(1, 8, 5, 4, 1, 2, 0));  // strided 1×1
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_direct_" + isa);
+    run_nhwc(square(1, 8, 7, 8, 3, 1, 1, 1, 2));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
   }
 
@@ -232,14 +255,17 @@ TEST_SUITE("cpu") {
         square(1, 48, 17, 48, 3, 2, 1, 1, 48), square(1, 128, 10, 136, 3, 1, 1),
         square(5, 16, 11, 20, 3, 1, 1),        square(6, 24, 9, 8, 1, 1, 0)};
     for (const ConvCase& cc : cases) {
-      const ConvData d = make_data(cc, 3);
-      const Conv2dEpilogue e{fovea::ActivationKind::relu, nullptr};
-      fovea::set_num_threads(1);
-      const Tensor<float> one = fovea::conv2d_fused(d.x, d.weight, d.bias, cc.attrs, e);
-      fovea::set_num_threads(2);
-      const Tensor<float> two = fovea::conv2d_fused(d.x, d.weight, d.bias, cc.attrs, e);
-      INFO(cc.str(), " kernel=", fovea::last_kernel("conv2d"));
-      CHECK(fovea::test::max_abs_error(one, two) == 0);
+      for (const fovea::Layout layout : {fovea::Layout::nchw, fovea::Layout::nhwc}) {
+        const ConvData d = make_data(cc, 3);
+        const Tensor<float> x = d.x.to_layout(layout);
+        const Conv2dEpilogue e{fovea::ActivationKind::relu, nullptr};
+        fovea::set_num_threads(1);
+        const Tensor<float> one = fovea::conv2d_fused(x, d.weight, d.bias, cc.attrs, e);
+        fovea::set_num_threads(2);
+        const Tensor<float> two = fovea::conv2d_fused(x, d.weight, d.bias, cc.attrs, e);
+        INFO(cc.str(), " kernel=", fovea::last_kernel("conv2d"));
+        CHECK(fovea::test::max_abs_error(one, two) == 0);
+      }
     }
   }
 }

@@ -39,13 +39,16 @@ Tensor<float> forward_with(fovea::nn::Module& model, const Tensor<float>& x,
   return y;
 }
 
-void check_model(const std::string& name) {
-  INFO("model ", name);
+// The model on the fast kernels, before and after prepare_for_inference(layout), against the
+// reference path; `expect` is the layout the prepared convs must compute this batch in.
+void check_model(const std::string& name, fovea::InferenceLayout layout, int64_t batch,
+                 fovea::Layout expect) {
+  INFO("model ", name, " batch ", batch, " expected layout ", fovea::layout_name(expect));
   std::unique_ptr<fovea::nn::Module> model = fovea::build_model(name);
   fovea::init_weights(*model, 7);
   fovea::Rng rng(11);
   const int batchnorms = randomize_batchnorms(*model, rng);
-  Tensor<float> x(Shape{1, 3, 64, 64});
+  Tensor<float> x(Shape{batch, 3, 64, 48});
   x.fill_uniform(3, -1, 1);
 
   const Tensor<float> want = forward_with(*model, x, fovea::KernelPolicy::reference_only);
@@ -53,11 +56,19 @@ void check_model(const std::string& name) {
   CHECK(fovea::last_kernel("conv2d") != "conv2d_reference");
   CHECK(fovea::test::max_relative_error(fast, want) <= 1e-4);
 
-  const fovea::InferencePlanReport report = fovea::prepare_for_inference(*model);
+  const fovea::InferencePlanReport report = fovea::prepare_for_inference(*model, layout);
   CHECK(report.folded_batchnorms == batchnorms);
   CHECK(report.cached_convs > 0);
+  CHECK(report.layout_for_batch(batch) == expect);
   fovea::set_num_threads(1);
+  fovea::reset_kernel_log();
   const Tensor<float> folded = model->forward(x);
+  // Every conv ran a fast kernel in the expected layout.
+  const std::string layout_tag = expect == fovea::Layout::nhwc ? "_nhwc_" : "_nchw_";
+  for (const auto& [kernel, runs] : fovea::kernel_counts()) {
+    INFO("kernel ", kernel, " ran ", runs, " times");
+    if (kernel.rfind("conv2d", 0) == 0) CHECK(kernel.find(layout_tag) != std::string::npos);
+  }
   const Tensor<float> cached = model->forward(x);  // packed weights reused
   fovea::set_num_threads(2);
   const Tensor<float> two_threads = model->forward(x);
@@ -69,16 +80,30 @@ void check_model(const std::string& name) {
 }  // namespace
 
 TEST_SUITE("cpu") {
+  using fovea::InferenceLayout;
+  using fovea::Layout;
+
   TEST_CASE("resnet18 on the CPU kernels matches the reference path") {
-    check_model("resnet18");
+    check_model("resnet18", InferenceLayout::automatic, 1, Layout::nchw);
+  }
+
+  TEST_CASE("resnet18 forced to NHWC matches the reference path") {
+    check_model("resnet18", InferenceLayout::nhwc, 2, Layout::nhwc);
+    CHECK(fovea::last_kernel("pool2d") ==
+          std::string("global_avg_pool2d_f32_nhwc_") + fovea::cpu::kIsaName);
   }
 
   TEST_CASE("mobilenet_v2 on the CPU kernels matches the reference path") {
-    check_model("mobilenet_v2");
+    check_model("mobilenet_v2", InferenceLayout::automatic, 1, Layout::nhwc);
+    check_model("mobilenet_v2", InferenceLayout::automatic, 2, Layout::nchw);
+    check_model("mobilenet_v2", InferenceLayout::nchw, 1, Layout::nchw);
   }
 
   TEST_CASE("efficientnet_b0 on the CPU kernels matches the reference path") {
-    check_model("efficientnet_b0");
+    check_model("efficientnet_b0", InferenceLayout::automatic, 1, Layout::nhwc);
+    CHECK(fovea::last_kernel("squeeze_excitation") ==
+          std::string("squeeze_excitation_f32_nhwc_") + fovea::cpu::kIsaName);
+    check_model("efficientnet_b0", InferenceLayout::automatic, 3, Layout::nchw);
     CHECK(fovea::last_kernel("squeeze_excitation") ==
           std::string("squeeze_excitation_f32_nchw_") + fovea::cpu::kIsaName);
   }

@@ -1,11 +1,14 @@
 // The CPU paths of linear, add, activations, pooling, inference batch norm and
-// squeeze-excitation against their references, and the reference-only policy that turns them
-// off.
+// squeeze-excitation against their references, NCHW and (where they take it) NHWC, and the
+// reference-only policy that turns them off.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "fovea/core/rng.hpp"
 #include "fovea/ops/activation/activation.hpp"
@@ -26,6 +29,30 @@ Tensor<float> random_tensor(const Shape& shape, uint64_t seed) {
   t.fill_uniform(seed, -2, 2);
   return t;
 }
+
+// An NHWC tensor of `shape` with values in [-2, 2).
+Tensor<float> random_nhwc(const Shape& shape, uint64_t seed) {
+  return random_tensor(shape, seed).to_layout(fovea::Layout::nhwc);
+}
+
+// The number of logical positions (n, c, h, w) where the two tensors' floats differ in bits
+// (NaN payloads and the sign of zero included); the layouts may differ.
+int64_t bit_mismatches(const Tensor<float>& got, const Tensor<float>& want) {
+  REQUIRE(got.shape() == want.shape());
+  const Tensor<float> g = got.to_layout(fovea::Layout::nchw);
+  const Tensor<float> w = want.to_layout(fovea::Layout::nchw);
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < g.numel(); ++i) {
+    uint32_t a, b;
+    std::memcpy(&a, &g[i], sizeof a);
+    std::memcpy(&b, &w[i], sizeof b);
+    mismatches += a != b;
+  }
+  return mismatches;
+}
+
+// Channel counts for the NHWC paths: below, at and between vector widths (4, 8, 16 floats).
+constexpr int64_t kNhwcChannels[] = {1, 3, 17, 40, 96};
 
 }  // namespace
 
@@ -127,6 +154,83 @@ TEST_SUITE("cpu") {
           std::string("global_avg_pool2d_f32_nchw_") + fovea::cpu::kIsaName);
   }
 
+  TEST_CASE("NHWC pooling matches the reference bit for bit") {
+    fovea::Rng rng(21);
+    const auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo + 1)));
+    };
+    const std::string isa = fovea::cpu::kIsaName;
+    uint64_t seed = 200;
+    for (int64_t c : kNhwcChannels) {
+      const int64_t n = pick(1, 3), h = 2 * pick(2, 9) + 1, w = pick(4, 23);
+      Tensor<float> x = random_tensor(Shape{n, c, h, w}, seed++);
+      // A NaN wins its windows.
+      x[x.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+      x = x.to_layout(fovea::Layout::nhwc);
+      // Only zeros of both signs: every window is a tie, which its first (top-left) pixel wins.
+      Tensor<float> zeros = random_nhwc(Shape{n, c, h, w}, seed++);
+      for (float& v : zeros)
+        v = v < 0 ? -0.0f : 0.0f;
+      std::vector<fovea::Pool2dAttrs> variants = {
+          fovea::Pool2dAttrs::make(3, 2, 1), fovea::Pool2dAttrs::make(2, 2),
+          fovea::Pool2dAttrs::make(3, 1, 1), fovea::Pool2dAttrs::make(1, 1)};
+      fovea::Pool2dAttrs odd;  // non-square kernel and strides, padding on two sides only
+      odd.kernel_h = 3, odd.kernel_w = 2, odd.stride_h = 1, odd.stride_w = 3;
+      odd.pad_top = 1, odd.pad_right = 1;
+      variants.push_back(odd);
+      fovea::Pool2dAttrs whole;  // one window over the whole image
+      whole.kernel_h = whole.stride_h = h, whole.kernel_w = whole.stride_w = w;
+      variants.push_back(whole);
+      for (fovea::Pool2dAttrs attrs : variants) {
+        for (bool ceil_mode : {false, true}) {
+          attrs.ceil_mode = ceil_mode;
+          INFO("N=", n, " C=", c, " H=", h, " W=", w, " kernel ", attrs.kernel_h, "x",
+               attrs.kernel_w, " stride ", attrs.stride_h, "x", attrs.stride_w, " ceil ",
+               ceil_mode);
+          const Tensor<float> got = fovea::max_pool2d(x, attrs);
+          CHECK(fovea::last_kernel("pool2d") == "max_pool2d_f32_nhwc_" + isa);
+          CHECK(got.layout() == fovea::Layout::nhwc);
+          CHECK(bit_mismatches(got, fovea::max_pool2d_reference(x, attrs)) == 0);
+          CHECK(bit_mismatches(fovea::max_pool2d(zeros, attrs),
+                               fovea::max_pool2d_reference(zeros, attrs)) == 0);
+        }
+      }
+      // Global average pooling: (N, C, 1, 1) returned NCHW, so flatten is a free view.
+      INFO("global average N=", n, " C=", c, " H=", h, " W=", w);
+      const Tensor<float> mean = fovea::global_avg_pool2d(x);
+      CHECK(fovea::last_kernel("pool2d") == "global_avg_pool2d_f32_nhwc_" + isa);
+      CHECK(mean.layout() == fovea::Layout::nchw);
+      CHECK(mean.shape() == Shape{n, c, 1, 1});
+      CHECK(bit_mismatches(mean, fovea::global_avg_pool2d_reference(x)) == 0);
+      CHECK(fovea::flatten(mean).data() == mean.data());
+    }
+    // Many pixels, where summing in float or in another order would change low bits.
+    const Tensor<float> big = random_nhwc(Shape{2, 40, 61, 47}, 7);
+    CHECK(bit_mismatches(fovea::adaptive_avg_pool2d(big, 1, 1),
+                         fovea::global_avg_pool2d_reference(big)) == 0);
+    CHECK(fovea::last_kernel("pool2d") == "global_avg_pool2d_f32_nhwc_" + isa);
+  }
+
+  TEST_CASE("NHWC add and activations match the reference") {
+    const std::string isa = fovea::cpu::kIsaName;
+    const Tensor<float> a = random_nhwc(Shape{2, 17, 9, 13}, 31);
+    const Tensor<float> b = random_nhwc(Shape{2, 17, 9, 13}, 32);
+    const Tensor<float> sum = fovea::add(a, b);
+    CHECK(fovea::last_kernel("add") == "add_f32_same_shape_" + isa);
+    CHECK(sum.layout() == fovea::Layout::nhwc);
+    CHECK(bit_mismatches(sum, fovea::add_reference(a, b)) == 0);
+    // Mixed layouts go to the reference.
+    fovea::add(a, b.to_layout(fovea::Layout::nchw));
+    CHECK(fovea::last_kernel("add") == "add_reference");
+    for (fovea::ActivationKind kind : fovea::kAllActivationKinds) {
+      INFO("activation ", fovea::activation_name(kind));
+      const Tensor<float> y = fovea::activation(a, kind);
+      CHECK(fovea::last_kernel("activation") == "activation_f32_" + isa);
+      CHECK(y.layout() == fovea::Layout::nhwc);
+      CHECK(fovea::test::max_relative_error(y, fovea::activation_reference(a, kind)) <= 1e-6);
+    }
+  }
+
   TEST_CASE("inference batchnorm matches the reference") {
     const Shape shapes[] = {Shape{2, 5, 7, 9}, Shape{3, 17, 4, 4}, Shape{4, 6}, Shape{1, 3, 1, 1}};
     uint64_t seed = 40;
@@ -207,6 +311,37 @@ TEST_SUITE("cpu") {
         doctest::Contains("squeeze_excitation fc2 weight must be [1, 1, 1, 1]"));
   }
 
+  TEST_CASE("NHWC squeeze_excitation matches the reference on random shapes") {
+    fovea::Rng rng(12);
+    const auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo + 1)));
+    };
+    uint64_t seed = 300;
+    for (int64_t c : kNhwcChannels) {
+      for (bool efficientnet : {true, false}) {  // SiLU/sigmoid, else MobileNetV3's pair
+        const int64_t n = pick(1, 3), s = pick(1, 24), h = 2 * pick(0, 9) + 1, w = pick(1, 23);
+        const auto act = efficientnet ? fovea::ActivationKind::silu : fovea::ActivationKind::relu;
+        const auto scale_act =
+            efficientnet ? fovea::ActivationKind::sigmoid : fovea::ActivationKind::hardsigmoid;
+        const Tensor<float> x = random_nhwc(Shape{n, c, h, w}, seed);
+        const Tensor<float> w1 = random_tensor(Shape{s, c, 1, 1}, seed + 1);
+        const Tensor<float> b1 = random_tensor(Shape{s}, seed + 2);
+        const Tensor<float> w2 = random_tensor(Shape{c, s, 1, 1}, seed + 3);
+        const Tensor<float> b2 = random_tensor(Shape{c}, seed + 4);
+        seed += 5;
+        INFO("N=", n, " C=", c, " S=", s, " H=", h, " W=", w);
+        const Tensor<float> got = fovea::squeeze_excitation(x, w1, b1, w2, b2, act, scale_act);
+        CHECK(fovea::last_kernel("squeeze_excitation") ==
+              std::string("squeeze_excitation_f32_nhwc_") + fovea::cpu::kIsaName);
+        CHECK(got.layout() == fovea::Layout::nhwc);
+        const Tensor<double> want = fovea::squeeze_excitation_reference(
+            x.cast<double>(), w1.cast<double>(), b1.cast<double>(), w2.cast<double>(),
+            b2.cast<double>(), act, scale_act);
+        CHECK(fovea::test::max_relative_error(got, want) <= 1e-4);
+      }
+    }
+  }
+
   TEST_CASE("the reference-only policy turns the CPU paths off") {
     fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
     const Tensor<float> a = random_tensor(Shape{1, 2, 3, 3}, 6);
@@ -219,6 +354,18 @@ TEST_SUITE("cpu") {
                               fovea::ActivationKind::relu, fovea::ActivationKind::sigmoid);
     fovea::batchnorm(a, Tensor<float>(Shape{2}), Tensor<float>(Shape{2}), Tensor<float>(Shape{2}),
                      Tensor<float>(Shape{2}).fill(1), 1e-5);
+    // NHWC too.
+    const Tensor<float> b = a.to_layout(fovea::Layout::nhwc);
+    fovea::max_pool2d(b, fovea::Pool2dAttrs::make(2, 1));
+    CHECK(fovea::last_kernel("pool2d") == "pool2d_reference");
+    fovea::global_avg_pool2d(b);
+    CHECK(fovea::last_kernel("pool2d") == "pool2d_reference");
+    fovea::squeeze_excitation(b, random_tensor(Shape{1, 2, 1, 1}, 9), Tensor<float>(Shape{1}),
+                              random_tensor(Shape{2, 1, 1, 1}, 10), Tensor<float>(Shape{2}),
+                              fovea::ActivationKind::relu, fovea::ActivationKind::sigmoid);
+    CHECK(fovea::last_kernel("squeeze_excitation") == "squeeze_excitation_reference");
+    fovea::add(b, b);
+    fovea::activation(b, fovea::ActivationKind::relu);
     fovea::set_kernel_policy(fovea::KernelPolicy::best);
     CHECK(fovea::last_kernel("add") == "add_reference");
     CHECK(fovea::last_kernel("batchnorm") == "batchnorm_reference");

@@ -8,8 +8,10 @@
 
 #include "fovea/cpu/conv2d_depthwise.hpp"
 #include "fovea/cpu/conv2d_depthwise_channels.hpp"
+#include "fovea/cpu/conv2d_depthwise_nhwc.hpp"
 #include "fovea/cpu/conv2d_direct.hpp"
 #include "fovea/cpu/conv2d_gemm.hpp"
+#include "fovea/cpu/conv2d_nhwc.hpp"
 #include "fovea/cpu/conv2d_winograd.hpp"
 #include "fovea/cpu/kernel_registry.hpp"
 
@@ -52,6 +54,20 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
                  10,
                  conv2d_im2col_supports,
                  {pack_conv2d_weights, conv2d_im2col_run}});
+    // Channels last: each takes only NHWC problems, so the priorities order them among
+    // themselves.
+    t.push_back({"conv2d_f32_nhwc_depthwise_" + isa,
+                 35,
+                 conv2d_depthwise_nhwc_supports,
+                 {conv2d_depthwise_nhwc_prepare, conv2d_depthwise_nhwc_run}});
+    t.push_back({"conv2d_f32_nhwc_pointwise_gemm_" + isa,
+                 20,
+                 conv2d_nhwc_pointwise_supports,
+                 {conv2d_nhwc_pointwise_prepare, conv2d_nhwc_pointwise_run}});
+    t.push_back({"conv2d_f32_nhwc_direct_" + isa,
+                 12,
+                 conv2d_nhwc_direct_supports,
+                 {conv2d_nhwc_direct_prepare, conv2d_nhwc_direct_run}});
     return t;
   }();
   return table;

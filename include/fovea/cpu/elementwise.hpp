@@ -1,9 +1,11 @@
-// CPU paths for the cheap ops between convolutions: same-shape add, activations, max pooling
-// and global average pooling on NCHW tensors. Flat loops over contiguous memory, split into
-// chunks over the thread pool.
+// CPU paths for the cheap ops between convolutions: same-shape add and activations (flat loops
+// over contiguous memory, so any layout), and max pooling and global average pooling on NCHW and
+// NHWC tensors. The work is split into chunks, planes or rows over the thread pool.
 //
 // add is bit-identical to add_reference (a float sum rounded from double is the float sum), and
-// the pools are too (max is exact; the average accumulates in double like the reference).
+// the pools are too, in both layouts: max visits each window in the reference's order with the
+// reference's comparison, and the average sums each channel in pixel order in double, then
+// divides in double, like the reference.
 #pragma once
 
 #include <algorithm>
@@ -100,6 +102,178 @@ inline Tensor<float> global_avg_pool2d_nchw(const Tensor<float>& x) {
       y.data()[plane] = static_cast<float>(sum / double(hw));
     }
   });
+  return y;
+}
+
+namespace detail {
+
+// The larger of v and best lane by lane, as max_pool2d_reference picks it: v where v > best or v
+// is NaN, else best. (maxps(a, b) is a > b ? a : b, so only a NaN v needs the extra step.)
+inline Vec pool_larger(Vec v, Vec best) {
+#if defined(__AVX512F__)
+  const __mmask16 is_nan = _mm512_cmp_ps_mask(v.v, v.v, _CMP_UNORD_Q);
+  return {_mm512_mask_max_ps(v.v, static_cast<__mmask16>(~is_nan), v.v, best.v)};
+#elif defined(__AVX2__) && defined(__FMA__)
+  return {_mm256_blendv_ps(_mm256_max_ps(v.v, best.v), v.v, _mm256_cmp_ps(v.v, v.v, _CMP_UNORD_Q))};
+#else
+  Vec r;
+  for (int i = 0; i < Vec::kLanes; ++i)
+    r.v[i] = (v.v[i] > best.v[i] || v.v[i] != v.v[i]) ? v.v[i] : best.v[i];
+  return r;
+#endif
+}
+
+// One output pixel of an NHWC max pool over channels [0, kVecs · kLanes) from `first` (the
+// window's top-left pixel at the block's first channel): rows × cols pixels, `row_step` and
+// `col_step` floats apart, visited row by row from the top-left one as the reference does.
+template <int kVecs>
+void max_window_nhwc(const float* first, int64_t row_step, int64_t col_step, int64_t rows,
+                     int64_t cols, float* out) {
+  Vec best[kVecs];
+  for (int k = 0; k < kVecs; ++k)
+    best[k] = Vec::load(first + k * Vec::kLanes);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t s = 0; s < cols; ++s) {
+      const float* px = first + r * row_step + s * col_step;
+      for (int k = 0; k < kVecs; ++k)
+        best[k] = pool_larger(Vec::load(px + k * Vec::kLanes), best[k]);
+    }
+  }
+  for (int k = 0; k < kVecs; ++k)
+    best[k].store(out + k * Vec::kLanes);
+}
+
+// The same for the last 0 < lanes < kLanes channels.
+inline void max_window_nhwc_tail(const float* first, int64_t row_step, int64_t col_step,
+                                 int64_t rows, int64_t cols, int64_t lanes, float* out) {
+  Vec best = Vec::load_first(first, lanes);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t s = 0; s < cols; ++s)
+      best = pool_larger(Vec::load_first(first + r * row_step + s * col_step, lanes), best);
+  }
+  best.store_first(out, lanes);
+}
+
+// sums[i] = Σ over pixels p, in order, of double(x[p · stride + i]) for i < count: each
+// channel's sum is the reference's sum, whichever lanes it is added in. Four vectors of doubles
+// at a time, so each pixel's block of channels is read once. (The AVX-512 conversion is the
+// all-lanes mask form, which sidesteps GCC 12's false -Wmaybe-uninitialized, as in simd.hpp.)
+inline void sum_pixels_nhwc(const float* x, int64_t pixels, int64_t stride, int64_t count,
+                            double* sums) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 32 <= count; i += 32) {
+    __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                      _mm512_setzero_pd()};
+    for (int64_t p = 0; p < pixels; ++p) {
+      const float* px = x + p * stride + i;
+      for (int k = 0; k < 4; ++k)
+        acc[k] = _mm512_add_pd(acc[k], _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(px + 8 * k)));
+    }
+    for (int k = 0; k < 4; ++k)
+      _mm512_storeu_pd(sums + i + 8 * k, acc[k]);
+  }
+  for (; i + 8 <= count; i += 8) {
+    __m512d acc = _mm512_setzero_pd();
+    for (int64_t p = 0; p < pixels; ++p)
+      acc = _mm512_add_pd(acc, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + p * stride + i)));
+    _mm512_storeu_pd(sums + i, acc);
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (; i + 16 <= count; i += 16) {
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                      _mm256_setzero_pd()};
+    for (int64_t p = 0; p < pixels; ++p) {
+      const float* px = x + p * stride + i;
+      for (int k = 0; k < 4; ++k)
+        acc[k] = _mm256_add_pd(acc[k], _mm256_cvtps_pd(_mm_loadu_ps(px + 4 * k)));
+    }
+    for (int k = 0; k < 4; ++k)
+      _mm256_storeu_pd(sums + i + 4 * k, acc[k]);
+  }
+  for (; i + 4 <= count; i += 4) {
+    __m256d acc = _mm256_setzero_pd();
+    for (int64_t p = 0; p < pixels; ++p)
+      acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_loadu_ps(x + p * stride + i)));
+    _mm256_storeu_pd(sums + i, acc);
+  }
+#else
+  for (; i + 4 <= count; i += 4) {
+    double acc[4] = {0, 0, 0, 0};
+    for (int64_t p = 0; p < pixels; ++p) {
+      const float* px = x + p * stride + i;
+      for (int k = 0; k < 4; ++k)
+        acc[k] += px[k];
+    }
+    std::copy(acc, acc + 4, sums + i);
+  }
+#endif
+  for (; i < count; ++i) {
+    double acc = 0;
+    for (int64_t p = 0; p < pixels; ++p)
+      acc += x[p * stride + i];
+    sums[i] = acc;
+  }
+}
+
+// Channels per task of channel_means_nhwc: one pass of sum_pixels_nhwc's widest loop.
+inline constexpr int64_t kMeanChannelBlock = 32;
+
+// means[n · C + c] = the mean of channel c of image n of the NHWC tensor x, summed in pixel
+// order in double and divided in double: global_avg_pool2d_reference's value, bit for bit. One
+// task per image and block of channels.
+inline void channel_means_nhwc(const Tensor<float>& x, float* means) {
+  const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+  const int64_t blocks = (c + kMeanChannelBlock - 1) / kMeanChannelBlock;
+  parallel_for(0, n * blocks, [&](int64_t task) {
+    const int64_t image = task / blocks, c0 = (task % blocks) * kMeanChannelBlock;
+    const int64_t count = std::min(kMeanChannelBlock, c - c0);
+    double sums[kMeanChannelBlock];
+    sum_pixels_nhwc(x.data() + image * hw * c + c0, hw, c, count, sums);
+    for (int64_t i = 0; i < count; ++i)
+      means[image * c + c0 + i] = static_cast<float>(sums[i] / double(hw));
+  });
+}
+
+}  // namespace detail
+
+// max_pool2d on NHWC, output NHWC, one output row of one image per task. Each output pixel
+// takes the maximum over its window with whole vectors of channels (four at a time, then one,
+// then a masked tail), in the reference's window order and with its comparison, so the result
+// is the reference's bit for bit, NaN included.
+inline Tensor<float> max_pool2d_nhwc(const Tensor<float>& x, const Pool2dParams& pp) {
+  const Pool2dAttrs& a = pp.attrs;
+  Tensor<float> y = Tensor<float>::uninitialized(pp.output_shape(), Layout::nhwc);
+  const int64_t c = pp.c, row_step = pp.w * c;
+  constexpr int64_t kWide = 4 * Vec::kLanes;
+  parallel_for(0, pp.n * pp.p, [&](int64_t task) {
+    const int64_t image = task / pp.p, op = task % pp.p;
+    const int64_t h0 = std::max<int64_t>(op * a.stride_h - a.pad_top, 0);
+    const int64_t h1 = std::min(op * a.stride_h - a.pad_top + a.kernel_h, pp.h);
+    const float* in = x.data() + image * pp.h * row_step + h0 * row_step;
+    float* out = y.data() + (image * pp.p + op) * pp.q * c;
+    for (int64_t oq = 0; oq < pp.q; ++oq, out += c) {
+      const int64_t w0 = std::max<int64_t>(oq * a.stride_w - a.pad_left, 0);
+      const int64_t w1 = std::min(oq * a.stride_w - a.pad_left + a.kernel_w, pp.w);
+      const float* first = in + w0 * c;
+      int64_t i = 0;
+      for (; i + kWide <= c; i += kWide)
+        detail::max_window_nhwc<4>(first + i, row_step, c, h1 - h0, w1 - w0, out + i);
+      for (; i + Vec::kLanes <= c; i += Vec::kLanes)
+        detail::max_window_nhwc<1>(first + i, row_step, c, h1 - h0, w1 - w0, out + i);
+      if (i < c)
+        detail::max_window_nhwc_tail(first + i, row_step, c, h1 - h0, w1 - w0, c - i, out + i);
+    }
+  });
+  return y;
+}
+
+// Mean of each channel of an NHWC tensor: (N, C, H, W) -> (N, C, 1, 1), returned NCHW (an
+// (N, C, 1, 1) tensor has the same bytes in both layouts, and flatten then needs no copy).
+// Bit-identical to global_avg_pool2d_reference (detail::channel_means_nhwc).
+inline Tensor<float> global_avg_pool2d_nhwc(const Tensor<float>& x) {
+  Tensor<float> y = Tensor<float>::uninitialized(Shape{x.dim(0), x.dim(1), 1, 1});
+  detail::channel_means_nhwc(x, y.data());
   return y;
 }
 

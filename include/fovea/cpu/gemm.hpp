@@ -95,10 +95,46 @@ struct TileEpilogue {
   ActivationKind act;
 };
 
-// acc = the first kRows rows of an A panel · the first kNv vectors of each B panel row over kc;
-// then the first `rows` rows and `cols` columns of the C tile = acc (first K block) or C tile +
-// acc, and the epilogue if `e` is given (the last K block), applied in registers as
-// apply_gemm_epilogue would apply it in memory. kRows < kGemmMr serves a last row panel of a
+// Stores a register tile's first `rows` rows and `cols` columns at c: acc (first K block) or
+// c + acc, with the epilogue `e` if given (the last K block), applied in registers as
+// apply_gemm_epilogue would apply it in memory. The last vector of a row cut by `cols` is read
+// and written only in its first lanes.
+template <int kRows, int kNv>
+FOVEA_ALWAYS_INLINE void store_gemm_tile(const Vec (&acc)[kRows][kNv], float* c, int64_t ldc,
+                                         bool first, int64_t rows, int64_t cols,
+                                         const TileEpilogue* e) {
+  const bool vector_act = e != nullptr && has_vector_form(e->act);
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i) {
+    if (i >= rows) break;
+#pragma GCC unroll 4
+    for (int j = 0; j < kNv; ++j) {
+      const int64_t lanes = std::min<int64_t>(Vec::kLanes, cols - j * Vec::kLanes);
+      if (lanes <= 0) break;
+      const auto load = [lanes](const float* p) {
+        return lanes == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes);
+      };
+      float* p = c + i * ldc + j * Vec::kLanes;
+      Vec v = first ? acc[i][j] : acc[i][j] + load(p);
+      if (e != nullptr) {
+        if (e->row_bias != nullptr) v = v + Vec::broadcast(e->row_bias[i]);
+        if (e->col_bias != nullptr) v = v + load(e->col_bias + j * Vec::kLanes);
+        if (e->residual != nullptr)
+          v = v + load(e->residual + i * e->ld_residual + j * Vec::kLanes);
+        if (vector_act) v = activate(v, e->act);
+      }
+      if (lanes == Vec::kLanes) {
+        v.store(p);
+      } else {
+        v.store_first(p, lanes);
+      }
+    }
+    if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, cols, e->act);
+  }
+}
+
+// acc = the first kRows rows of an A panel · the first kNv vectors of each B panel row over kc,
+// then stored by store_gemm_tile. kRows < kGemmMr serves a last row panel of a
 // third or two thirds of a panel (M = 64 is five panels and 4 rows), kNv < kGemmNv the narrow
 // last column panel of small images; cols < kNv vectors the last column panel, whose last vector
 // is read and written only in its first lanes.

@@ -17,10 +17,13 @@
 #endif
 
 // For hot kernels that must get a function (and a register allocation) of their own.
+// And for helpers that share a hot kernel's tail: inlined, so they join its register allocation.
 #if defined(__GNUC__)
 #define FOVEA_NOINLINE __attribute__((noinline)) inline
+#define FOVEA_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
 #define FOVEA_NOINLINE inline
+#define FOVEA_ALWAYS_INLINE inline
 #endif
 
 #if defined(__AVX512F__)

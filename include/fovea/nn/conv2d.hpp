@@ -1,6 +1,8 @@
 // Conv2d layer: torch.nn.Conv2d's parameters ("weight" (K, C/groups, R, S), optional "bias").
 // With weight caching on (inference plans turn it on), the conv kernel's packed weights are
-// kept between calls and dropped whenever weight() is accessed for writing.
+// kept between calls and dropped whenever weight() is accessed for writing. With channels last
+// on for batches up to some size (inference plans turn it on where it pays), an inference
+// forward of such a batch computes in NHWC, converting an NCHW input first; its output is NHWC.
 #pragma once
 
 #include <algorithm>
@@ -36,16 +38,22 @@ class Conv2d : public Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    if (training()) saved_.push(x);
-    return conv2d_fused(x, weight_, bias_, attrs_, Conv2dEpilogue{},
-                        cache_weights_ ? &prepared_ : nullptr);
+    if (training()) {
+      saved_.push(x);
+      return conv2d_fused(x, weight_, bias_, attrs_, Conv2dEpilogue{},
+                          cache_weights_ ? &prepared_ : nullptr);
+    }
+    return forward_fused(x, Conv2dEpilogue{});
   }
 
   // Inference only: act(conv(x) + bias + residual) in one pass over the output. A model calls
   // it in place of conv → batch norm → activation (→ add) once the batch norm is folded in.
   Tensor<float> forward_fused(const Tensor<float>& x, const Conv2dEpilogue& epilogue) {
     FOVEA_CHECK(!training(), "Conv2d::forward_fused is for inference mode (it keeps no input)");
-    return conv2d_fused(x, weight_, bias_, attrs_, epilogue, cache_weights_ ? &prepared_ : nullptr);
+    Conv2dPrepared* prepared = cache_weights_ ? &prepared_ : nullptr;
+    if (x.rank() == 4 && x.layout() == Layout::nchw && x.dim(0) <= channels_last_max_batch_)
+      return conv2d_fused(x.to_layout(Layout::nhwc), weight_, bias_, attrs_, epilogue, prepared);
+    return conv2d_fused(x, weight_, bias_, attrs_, epilogue, prepared);
   }
 
   Tensor<float> backward(const Tensor<float>& grad_out) override {
@@ -102,6 +110,11 @@ class Conv2d : public Module {
   }
   bool weight_caching() const { return cache_weights_; }
 
+  // Compute inference passes of batches up to `max_batch` images in NHWC (channels last): an
+  // NCHW input is converted first. 0 turns it off. Training passes are not affected.
+  void set_channels_last(int64_t max_batch) { channels_last_max_batch_ = max_batch; }
+  int64_t channels_last_max_batch() const { return channels_last_max_batch_; }
+
  protected:
   void on_parameters_changed() override { prepared_.reset(); }
 
@@ -110,6 +123,7 @@ class Conv2d : public Module {
   Tensor<float> weight_;
   Tensor<float> bias_;
   bool cache_weights_ = false;
+  int64_t channels_last_max_batch_ = 0;
   Conv2dPrepared prepared_;
   SavedForBackward<Tensor<float>> saved_;  // inputs
 };

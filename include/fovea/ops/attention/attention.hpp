@@ -1,6 +1,6 @@
-// Attention blocks: the entry points layers call. Squeeze-excitation has a CPU kernel
-// (cpu/squeeze_excitation.hpp) for NCHW input; everything else, and the reference-only policy,
-// runs the reference.
+// Attention blocks: the entry points layers call. Squeeze-excitation has CPU kernels
+// (cpu/squeeze_excitation.hpp) for NCHW and NHWC input, the output keeping the input's layout;
+// everything else, and the reference-only policy, runs the reference.
 #pragma once
 
 #include <string>
@@ -15,13 +15,17 @@ inline Tensor<float> squeeze_excitation(const Tensor<float>& x, const Tensor<flo
                                         const Tensor<float>& fc1_b, const Tensor<float>& fc2_w,
                                         const Tensor<float>& fc2_b, ActivationKind act,
                                         ActivationKind scale_act) {
-  if (kernel_policy() == KernelPolicy::reference_only || x.rank() != 4 ||
-      x.layout() != Layout::nchw) {
+  if (kernel_policy() == KernelPolicy::reference_only || x.rank() != 4) {
     record_kernel("squeeze_excitation", "squeeze_excitation_reference");
     return squeeze_excitation_reference(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   }
   detail::check_squeeze_excitation_shapes(x.shape(), fc1_w.shape(), fc1_b.shape(), fc2_w.shape(),
                                           fc2_b.shape());
+  if (x.layout() == Layout::nhwc) {
+    record_kernel("squeeze_excitation",
+                  std::string("squeeze_excitation_f32_nhwc_") + cpu::kIsaName);
+    return cpu::squeeze_excitation_nhwc(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+  }
   record_kernel("squeeze_excitation", std::string("squeeze_excitation_f32_nchw_") + cpu::kIsaName);
   return cpu::squeeze_excitation_nchw(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
 }

@@ -39,7 +39,7 @@ inline Tensor<float> conv2d_fused(const Tensor<float>& x, const Tensor<float>& w
               "conv2d residual must have the output's shape ", cp.output_shape(), ", got ",
               residual->shape());
   const Conv2dProblem problem{cp, x.layout(),
-                              residual != nullptr ? residual->layout() : Layout::nchw};
+                              residual != nullptr ? residual->layout() : x.layout()};
   const cpu::Conv2dKernel* kernel = choose_kernel(cpu::conv2d_kernels(), problem);
   if (kernel == nullptr) {
     record_kernel("conv2d", "conv2d_reference");

@@ -25,7 +25,7 @@ struct Conv2dEpilogue {
 struct Conv2dProblem {
   Conv2dParams params;
   Layout input_layout = Layout::nchw;
-  Layout residual_layout = Layout::nchw;  // nchw when there is no residual
+  Layout residual_layout = Layout::nchw;  // the input's when there is no residual
 };
 
 // A kernel's weights in the form it computes with (e.g. GEMM panels), made by its prepare()

@@ -1,6 +1,7 @@
-// pool2d: the entry points layers call. Max pooling and global average pooling of NCHW tensors
-// take the CPU path (cpu/elementwise.hpp, bit-identical to the reference) unless the kernel
-// policy is reference_only; last_kernel("pool2d") names the one that ran.
+// pool2d: the entry points layers call. Max pooling and global average pooling of rank-4
+// tensors, NCHW or NHWC, take the CPU path (cpu/elementwise.hpp, bit-identical to the reference)
+// unless the kernel policy is reference_only; last_kernel("pool2d") names the one that ran. Max
+// pooling keeps the input's layout; global average pooling returns (N, C, 1, 1) NCHW.
 #pragma once
 
 #include <string>
@@ -13,9 +14,11 @@ namespace fovea {
 
 namespace detail {
 
+// Whether x takes the CPU path; records `<kernel>_<nchw|nhwc>_<isa>` or the reference.
 inline bool use_cpu_pool(const Tensor<float>& x, const char* kernel) {
-  if (kernel_policy() == KernelPolicy::best && x.rank() == 4 && x.layout() == Layout::nchw) {
-    record_kernel("pool2d", std::string(kernel) + "_" + cpu::kIsaName);
+  if (kernel_policy() == KernelPolicy::best && x.rank() == 4) {
+    const char* layout = x.layout() == Layout::nhwc ? "_nhwc_" : "_nchw_";
+    record_kernel("pool2d", std::string(kernel) + layout + cpu::kIsaName);
     return true;
   }
   record_kernel("pool2d", "pool2d_reference");
@@ -25,8 +28,10 @@ inline bool use_cpu_pool(const Tensor<float>& x, const char* kernel) {
 }  // namespace detail
 
 inline Tensor<float> max_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs) {
-  if (detail::use_cpu_pool(x, "max_pool2d_f32_nchw"))
-    return cpu::max_pool2d_nchw(x, Pool2dParams::make(x.shape(), attrs, "max_pool2d"));
+  if (detail::use_cpu_pool(x, "max_pool2d_f32")) {
+    const Pool2dParams pp = Pool2dParams::make(x.shape(), attrs, "max_pool2d");
+    return x.layout() == Layout::nhwc ? cpu::max_pool2d_nhwc(x, pp) : cpu::max_pool2d_nchw(x, pp);
+  }
   return max_pool2d_reference(x, attrs);
 }
 
@@ -36,8 +41,9 @@ inline Tensor<float> avg_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs
 
 inline Tensor<float> adaptive_avg_pool2d(const Tensor<float>& x, int64_t out_h, int64_t out_w) {
   if (out_h == 1 && out_w == 1 && x.rank() == 4 && x.dim(2) > 0 && x.dim(3) > 0 &&
-      detail::use_cpu_pool(x, "global_avg_pool2d_f32_nchw"))
-    return cpu::global_avg_pool2d_nchw(x);
+      detail::use_cpu_pool(x, "global_avg_pool2d_f32"))
+    return x.layout() == Layout::nhwc ? cpu::global_avg_pool2d_nhwc(x)
+                                      : cpu::global_avg_pool2d_nchw(x);
   return adaptive_avg_pool2d_reference(x, out_h, out_w);
 }
 

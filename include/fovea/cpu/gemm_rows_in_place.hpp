@@ -1,0 +1,172 @@
+// GEMM whose A rows are read in place, for channels-last (NHWC) convolutions:
+//   C[M, N] = Σ_t A_t[M, K] · B_t[K, N], row i of A_t at a + offsets[t] + i * lda, B packed once.
+//
+// In NHWC a pixel's channels are contiguous, so a 1×1 convolution is one such GEMM with the
+// pixels as rows (the whole batch is one matrix of N·H·W rows), the input channels as K and
+// the output channels as columns; a k×k convolution sums one product per tap, A_t starting at
+// the tap's offset in the (padded) image (conv2d_nhwc.hpp). Nothing is transposed or packed per
+// call: the microkernel broadcasts A's values straight from the rows and loads B from panels
+// packed at load time, in the order gemm_microkernel reads its B panels. The register tile and
+// the epilogue (column bias, residual, activation) are gemm.hpp's.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "fovea/cpu/aligned_buffer.hpp"
+#include "fovea/cpu/gemm.hpp"
+#include "fovea/cpu/simd.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+
+namespace fovea::cpu {
+inline namespace FOVEA_CPU_ISA {
+
+// B [K, N] in blocks of `depth` rows: for each block, for each kGemmNr-column panel, the
+// block's rows of kGemmNr values (zero past N).
+class PackedMatrixB {
+ public:
+  PackedMatrixB() = default;
+  // Element (k, n) is read at b[k * row_stride + n * col_stride].
+  PackedMatrixB(int64_t k, int64_t n, const float* b, int64_t row_stride, int64_t col_stride,
+                int64_t depth)
+      : k_(k),
+        n_(n),
+        depth_(depth),
+        n_padded_((n + kGemmNr - 1) / kGemmNr * kGemmNr),
+        data_(k * n_padded_) {
+    float* dst = data_.data();
+    for (int64_t pc = 0; pc < k_; pc += depth_) {
+      const int64_t kc = std::min(depth_, k_ - pc);
+      for (int64_t j0 = 0; j0 < n_; j0 += kGemmNr)
+        for (int64_t kk = 0; kk < kc; ++kk)
+          for (int64_t j = j0; j < j0 + kGemmNr; ++j)
+            *dst++ = j < n_ ? b[(pc + kk) * row_stride + j * col_stride] : 0.0f;
+    }
+  }
+
+  int64_t rows() const { return k_; }
+  int64_t cols() const { return n_; }
+  int64_t depth() const { return depth_; }
+  // The panel of columns [j0, j0 + kGemmNr) in the block of rows starting at pc.
+  const float* panel(int64_t pc, int64_t j0) const {
+    const int64_t kc = std::min(depth_, k_ - pc);
+    return data_.data() + pc * n_padded_ + j0 * kc;
+  }
+
+ private:
+  int64_t k_ = 0, n_ = 0, depth_ = 1, n_padded_ = 0;
+  AlignedBuffer data_;
+};
+
+namespace detail {
+
+// Exactly kRows rows (never read past them: the rows are the caller's image) × the first kNv
+// vectors of B's panel, summed over `taps` products of kc each: A_t's row i at
+// a + offsets[t] + i * lda, B_t's rows following B_{t-1}'s in the panel. Then stored by
+// store_gemm_tile.
+template <int kRows, int kNv>
+FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
+                                                   const int64_t* offsets, int64_t taps, int64_t kc,
+                                                   const float* b, float* c, int64_t ldc,
+                                                   bool first, int64_t cols,
+                                                   const TileEpilogue* e) {
+  Vec acc[kRows][kNv];
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < kNv; ++j)
+      acc[i][j] = Vec::zero();
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* at = a + offsets[t];
+    for (int64_t kk = 0; kk < kc; ++kk) {
+      Vec bv[kNv];
+#pragma GCC unroll 4
+      for (int j = 0; j < kNv; ++j)
+        bv[j] = Vec::load(b + j * Vec::kLanes);
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows; ++i) {
+        const Vec ai = Vec::broadcast(at[i * lda + kk]);
+#pragma GCC unroll 4
+        for (int j = 0; j < kNv; ++j)
+          acc[i][j] = fmadd(ai, bv[j], acc[i][j]);
+      }
+      b += kGemmNr;
+    }
+  }
+  store_gemm_tile<kRows, kNv>(acc, c, ldc, first, kRows, cols, e);
+}
+
+using GemmRowsInPlaceTile = void (*)(const float*, int64_t, const int64_t*, int64_t, int64_t,
+                                     const float*, float*, int64_t, bool, int64_t,
+                                     const TileEpilogue*);
+
+template <int... kRows>
+GemmRowsInPlaceTile gemm_rows_in_place_tile(int64_t rows, int64_t cols,
+                                            std::integer_sequence<int, kRows...>) {
+  static constexpr GemmRowsInPlaceTile one_vector[] = {
+      gemm_rows_in_place_microkernel<kRows + 1, 1>...};
+  static constexpr GemmRowsInPlaceTile full[] = {
+      gemm_rows_in_place_microkernel<kRows + 1, kGemmNv>...};
+  return (cols <= Vec::kLanes ? one_vector : full)[rows - 1];
+}
+
+}  // namespace detail
+
+// The register tile for `rows` (1 … kGemmMr) rows × `cols` (1 … kGemmNr) columns.
+inline detail::GemmRowsInPlaceTile gemm_rows_in_place_tile(int64_t rows, int64_t cols) {
+  return detail::gemm_rows_in_place_tile(rows, cols, std::make_integer_sequence<int, kGemmMr>{});
+}
+
+// C[M, N] (leading dimension ldc) = epilogue(A · B) for A [M, K] read in place (row i at
+// a + i * lda) and B packed in blocks of any depth. Split over tiles of rows × columns as
+// gemm_packed_a_with splits, K blocks summed in order: the same bits for any thread count. The
+// epilogue's bias is per column (a conv's output channels are the columns here).
+inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const PackedMatrixB& b,
+                               float* c, int64_t ldc, const GemmEpilogue& e) {
+  FOVEA_CHECK(e.row_bias == nullptr, "gemm_rows_in_place takes a column bias only");
+  const int64_t n = b.cols(), k = b.rows();
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i)
+      std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
+    return;
+  }
+  static constexpr int64_t kNoOffset[] = {0};
+  const detail::GemmTasks plan = detail::plan_gemm_tasks(m, n, k, threads_available());
+  // A task's rows go in chunks whose C block and A block stay in half of L2 across the K
+  // blocks: a whole batch of pixels is tens of MB, and a second K block would otherwise read
+  // the first one's C back from memory.
+  const int64_t row_bytes = int64_t{sizeof(float)} * (plan.nc + std::min(k, b.depth()));
+  const int64_t chunk = std::max<int64_t>(1, kGemmL2Bytes / 2 / row_bytes / kGemmMr) * kGemmMr;
+  parallel_for(0, plan.m_blocks * plan.n_blocks, [&](int64_t task) {
+    const int64_t m_begin = (task / plan.n_blocks) * plan.mc;
+    const int64_t m_end = std::min(m_begin + plan.mc, m);
+    const int64_t n0 = (task % plan.n_blocks) * plan.nc, n1 = std::min(n0 + plan.nc, n);
+    for (int64_t m0 = m_begin; m0 < m_end; m0 += chunk) {
+      const int64_t m1 = std::min(m0 + chunk, m_end);
+      for (int64_t pc = 0; pc < k; pc += b.depth()) {
+        const int64_t kc = std::min(b.depth(), k - pc);
+        const bool first = pc == 0, last = pc + kc == k;
+        for (int64_t i0 = m0; i0 < m1; i0 += kGemmMr) {
+          const int64_t rows = std::min<int64_t>(kGemmMr, m1 - i0);
+          for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
+            const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
+            const detail::TileEpilogue tile{
+                nullptr, e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
+                e.residual != nullptr ? e.residual + i0 * e.ld_residual + j0 : nullptr,
+                e.ld_residual, e.act};
+            gemm_rows_in_place_tile(rows, cols)(a + i0 * lda + pc, lda, kNoOffset, 1, kc,
+                                                b.panel(pc, j0), c + i0 * ldc + j0, ldc, first,
+                                                cols, last ? &tile : nullptr);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace FOVEA_CPU_ISA
+}  // namespace fovea::cpu
