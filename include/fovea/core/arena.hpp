@@ -24,6 +24,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace fovea {
 
 namespace detail {
@@ -49,6 +53,24 @@ inline void* heap_allocate(size_t bytes) {
   void* p = std::aligned_alloc(64, bytes);
   if (p == nullptr) throw std::bad_alloc();
   return p;
+}
+
+// The arena's buffer. On Linux it is aligned to 2 MiB and marked for transparent huge pages
+// (where the system gives them only on request, as Debian's default "madvise" does): a batch's
+// activations are tens of MB, and with 4 KiB pages every layer walked more pages than the TLB
+// holds.
+inline void* arena_allocate(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr size_t kHugePage = size_t{2} << 20;
+  if (bytes >= kHugePage) {
+    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without huge pages it still works
+    return p;
+  }
+#endif
+  return heap_allocate(bytes);
 }
 
 class ArenaState : public std::enable_shared_from_this<ArenaState> {
@@ -193,7 +215,7 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
     }
     buffer_bytes_ = total;
     buffer_ = std::shared_ptr<void>(
-        heap_allocate(static_cast<size_t>(std::max<int64_t>((total + 63) / 64 * 64, 64))),
+        arena_allocate(static_cast<size_t>(std::max<int64_t>((total + 63) / 64 * 64, 64))),
         [](void* p) { std::free(p); });
     live_.assign(n, 0);
     planned_ = true;

@@ -49,73 +49,151 @@ namespace detail {
 // Up to kBlock output pixels along a row accumulate at once: kBlock independent FMA chains
 // hide the FMA latency.
 inline constexpr int kDepthwiseNhwcBlock = 8;
+// Whether stride-1 blocks keep a kernel row's inputs in registers across its taps: 8 sums and
+// up to 12 inputs need AVX-512's 32 vector registers.
+inline constexpr bool kReuseRows = Vec::kLanes == 16;
 
-// One vector of `lanes` channels (from c0) of kCount consecutive output pixels of row `op`,
-// from column q0 on. kChecked: some tap of some pixel falls in the padding, so each is tested
-// (the tests are unrolled with the pixels, so the sums stay in registers); otherwise every tap
-// is read unchecked.
-template <int kCount, bool kChecked>
-FOVEA_NOINLINE void depthwise_nhwc_pixels(const float* x, const DepthwiseNhwcWeights& w,
-                                          const Conv2dCall& call, int64_t op, int64_t q0,
-                                          int64_t c0, int64_t lanes, float* y,
-                                          const float* residual) {
-  const Conv2dParams& cp = call.params;
-  const Conv2dAttrs& a = cp.attrs;
-  const bool full = lanes == Vec::kLanes;
-  const auto load = [lanes, full](const float* p) {
-    return full ? Vec::load(p) : Vec::load_first(p, lanes);
-  };
-  Vec sum[kCount];
-  const Vec bias = call.bias.empty() ? Vec::zero() : load(call.bias.data() + c0);
-#pragma GCC unroll 8
-  for (int i = 0; i < kCount; ++i)
-    sum[i] = bias;
-  const int64_t pixel_step = a.stride_w * cp.c;
-  for (int64_t r = 0; r < cp.r; ++r) {
-    const int64_t ih = op * a.stride_h + r * a.dilation_h - a.pad_top;
-    if (ih < 0 || ih >= cp.h) continue;
-    const float* row = x + ih * cp.w * cp.c + c0;
-    for (int64_t s = 0; s < cp.s; ++s) {
-      const Vec tap = Vec::load(w.taps.data() + (r * cp.s + s) * w.channels_padded + c0);
-      const int64_t iw0 = q0 * a.stride_w + s * a.dilation_w - a.pad_left;
-      const float* src = row + iw0 * cp.c;
-#pragma GCC unroll 8
-      for (int i = 0; i < kCount; ++i) {
-        if (kChecked) {
-          const int64_t iw = iw0 + i * a.stride_w;
-          if (iw < 0 || iw >= cp.w) continue;
-        }
-        sum[i] = fmadd(tap, load(src + i * pixel_step), sum[i]);
-      }
-    }
-  }
-  const ActivationKind act = call.epilogue.act;
-  const bool vector_act = has_vector_form(act);
+// What every block of one call reads, gathered once per call.
+struct DepthwiseNhwcGeometry {
+  int64_t c, h, w, r, s, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  int64_t channels_padded;
+  const float* taps;  // [tap][channels_padded]
+  const float* bias;  // or null
+  ActivationKind act;
+};
+
+// Stores kCount pixels' sums (plus residual, then the activation) at y, pixel stride C.
+template <int kCount, bool kFull>
+FOVEA_ALWAYS_INLINE void store_depthwise_nhwc(const Vec (&sum)[kCount],
+                                              const DepthwiseNhwcGeometry& g, int64_t lanes,
+                                              float* y, const float* residual) {
+  const bool vector_act = has_vector_form(g.act);
 #pragma GCC unroll 8
   for (int i = 0; i < kCount; ++i) {
     Vec v = sum[i];
-    if (residual != nullptr) v = v + load(residual + i * cp.k);
-    if (vector_act) v = activate(v, act);
-    float* out = y + i * cp.k;
-    if (full) {
+    if (residual != nullptr)
+      v = v + (kFull ? Vec::load(residual + i * g.c) : Vec::load_first(residual + i * g.c, lanes));
+    if (vector_act) v = activate(v, g.act);
+    float* out = y + i * g.c;
+    if (kFull) {
       v.store(out);
     } else {
       v.store_first(out, lanes);
     }
-    if (!vector_act) activate_in_place(out, lanes, act);
+    if (!vector_act) activate_in_place(out, lanes, g.act);
   }
 }
 
-using DepthwiseNhwcPixels = void (*)(const float*, const DepthwiseNhwcWeights&, const Conv2dCall&,
-                                     int64_t, int64_t, int64_t, int64_t, float*, const float*);
+// One vector of channels (from c0; `lanes` of them real unless kFull) of kCount output pixels:
+// x at the image's channel c0, y and residual at the first pixel's channel c0. Rows [r0, r1)
+// of the kernel lie inside the image, the first from input row ih0 + r0 · dilation_h.
+template <int kCount, bool kChecked, bool kFull>
+FOVEA_ALWAYS_INLINE void depthwise_nhwc_vector(const float* x, const DepthwiseNhwcGeometry& g,
+                                               int64_t ih0, int64_t r0, int64_t r1, int64_t iw0,
+                                               int64_t c0, int64_t lanes, float* y,
+                                               const float* residual) {
+  const auto load = [lanes](const float* p) {
+    return kFull ? Vec::load(p) : Vec::load_first(p, lanes);
+  };
+  const Vec bias = g.bias == nullptr ? Vec::zero() : load(g.bias + c0);
+  Vec sum[kCount];
+#pragma GCC unroll 8
+  for (int i = 0; i < kCount; ++i)
+    sum[i] = bias;
+  const int64_t pixel_step = g.stride_w * g.c;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + (ih0 + r * g.dilation_h) * g.w * g.c;
+    const float* taps = g.taps + r * g.s * g.channels_padded + c0;
+    for (int64_t s = 0; s < g.s; ++s) {
+      const Vec tap = Vec::load(taps + s * g.channels_padded);
+      const int64_t iw = iw0 + s * g.dilation_w;
+      const float* src = row + iw * g.c;
+#pragma GCC unroll 8
+      for (int i = 0; i < kCount; ++i) {
+        if (kChecked && (iw + i * g.stride_w < 0 || iw + i * g.stride_w >= g.w)) continue;
+        sum[i] = fmadd(tap, load(src + i * pixel_step), sum[i]);
+      }
+    }
+  }
+  store_depthwise_nhwc<kCount, kFull>(sum, g, lanes, y, residual);
+}
+
+// Stride 1, no dilation, kS columns, all pixels inside the image, whole vectors: each kernel
+// row's kCount + kS - 1 input vectors are loaded once and serve all kS taps (from registers: 8
+// sums, 10 or 12 inputs and a tap fit AVX-512's 32).
+template <int kCount, int kS>
+FOVEA_ALWAYS_INLINE void depthwise_nhwc_vector_s1(const float* x, const DepthwiseNhwcGeometry& g,
+                                                  int64_t ih0, int64_t r0, int64_t r1, int64_t iw0,
+                                                  int64_t c0, float* y, const float* residual) {
+  constexpr int kInputs = kCount + kS - 1;
+  const Vec bias = g.bias == nullptr ? Vec::zero() : Vec::load(g.bias + c0);
+  Vec sum[kCount];
+#pragma GCC unroll 8
+  for (int i = 0; i < kCount; ++i)
+    sum[i] = bias;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* src = x + ((ih0 + r * g.dilation_h) * g.w + iw0) * g.c;
+    const float* taps = g.taps + r * kS * g.channels_padded + c0;
+    Vec in[kInputs];
+#pragma GCC unroll 16
+    for (int j = 0; j < kInputs; ++j)
+      in[j] = Vec::load(src + j * g.c);
+#pragma GCC unroll 8
+    for (int s = 0; s < kS; ++s) {
+      const Vec tap = Vec::load(taps + s * g.channels_padded);
+#pragma GCC unroll 8
+      for (int i = 0; i < kCount; ++i)
+        sum[i] = fmadd(tap, in[i + s], sum[i]);
+    }
+  }
+  store_depthwise_nhwc<kCount, true>(sum, g, Vec::kLanes, y, residual);
+}
+
+// kCount consecutive output pixels of row `op` from column q0, channels [c_begin, c_end): x at
+// the image, y and residual at pixel (op, q0), channel 0. kChecked: some tap of some pixel
+// falls in the padding, so each is tested (unrolled with the pixels, so the sums stay in
+// registers); otherwise every tap is read unchecked.
+template <int kCount, bool kChecked>
+FOVEA_NOINLINE void depthwise_nhwc_block(const float* x, const DepthwiseNhwcGeometry& g, int64_t op,
+                                         int64_t q0, int64_t c_begin, int64_t c_end, float* y,
+                                         const float* residual) {
+  const int64_t ih0 = op * g.stride_h - g.pad_top, iw0 = q0 * g.stride_w - g.pad_left;
+  int64_t r0 = 0, r1 = g.r;  // the kernel rows inside the image
+  while (r0 < r1 && ih0 + r0 * g.dilation_h < 0)
+    ++r0;
+  while (r1 > r0 && ih0 + (r1 - 1) * g.dilation_h >= g.h)
+    --r1;
+  const int64_t full_end = c_begin + (c_end - c_begin) / Vec::kLanes * Vec::kLanes;
+  const int64_t reuse = kReuseRows && !kChecked && kCount == kDepthwiseNhwcBlock &&
+                                g.stride_w == 1 && g.dilation_w == 1
+                            ? g.s
+                            : 0;
+  for (int64_t c0 = c_begin; c0 < full_end; c0 += Vec::kLanes) {
+    const float* res = residual != nullptr ? residual + c0 : nullptr;
+    if (reuse == 3) {
+      depthwise_nhwc_vector_s1<kCount, 3>(x + c0, g, ih0, r0, r1, iw0, c0, y + c0, res);
+    } else if (reuse == 5) {
+      depthwise_nhwc_vector_s1<kCount, 5>(x + c0, g, ih0, r0, r1, iw0, c0, y + c0, res);
+    } else {
+      depthwise_nhwc_vector<kCount, kChecked, true>(x + c0, g, ih0, r0, r1, iw0, c0, Vec::kLanes,
+                                                    y + c0, res);
+    }
+  }
+  if (full_end < c_end)
+    depthwise_nhwc_vector<kCount, kChecked, false>(
+        x + full_end, g, ih0, r0, r1, iw0, full_end, c_end - full_end, y + full_end,
+        residual != nullptr ? residual + full_end : nullptr);
+}
+
+using DepthwiseNhwcBlock = void (*)(const float*, const DepthwiseNhwcGeometry&, int64_t, int64_t,
+                                    int64_t, int64_t, float*, const float*);
 
 template <int... kCount>
-DepthwiseNhwcPixels depthwise_nhwc_pixels_for(int64_t count, bool checked,
-                                              std::integer_sequence<int, kCount...>) {
-  static constexpr DepthwiseNhwcPixels unchecked_table[] = {
-      depthwise_nhwc_pixels<kCount + 1, false>...};
-  static constexpr DepthwiseNhwcPixels checked_table[] = {
-      depthwise_nhwc_pixels<kCount + 1, true>...};
+DepthwiseNhwcBlock depthwise_nhwc_block_for(int64_t count, bool checked,
+                                            std::integer_sequence<int, kCount...>) {
+  static constexpr DepthwiseNhwcBlock unchecked_table[] = {
+      depthwise_nhwc_block<kCount + 1, false>...};
+  static constexpr DepthwiseNhwcBlock checked_table[] = {depthwise_nhwc_block<kCount + 1, true>...};
   return (checked ? checked_table : unchecked_table)[count - 1];
 }
 
@@ -129,14 +207,29 @@ inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
   Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
   const float* residual =
       call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;
+  const detail::DepthwiseNhwcGeometry g{cp.c,
+                                        cp.h,
+                                        cp.w,
+                                        cp.r,
+                                        cp.s,
+                                        a.stride_h,
+                                        a.stride_w,
+                                        a.dilation_h,
+                                        a.dilation_w,
+                                        a.pad_top,
+                                        a.pad_left,
+                                        w.channels_padded,
+                                        w.taps.data(),
+                                        call.bias.empty() ? nullptr : call.bias.data(),
+                                        call.epilogue.act};
   // The output columns whose every tap lies inside the image: [q_lo, q_hi).
   const int64_t q_lo = std::min(cp.q, (a.pad_left + a.stride_w - 1) / a.stride_w);
   const int64_t reach = (cp.s - 1) * a.dilation_w - a.pad_left;  // last tap's column offset
   const int64_t q_hi =
       cp.w - 1 - reach < 0 ? 0 : std::min(cp.q, (cp.w - 1 - reach) / a.stride_w + 1);
-  const auto pixels_for = [](int64_t count, bool checked) {
-    return detail::depthwise_nhwc_pixels_for(count, checked,
-                                             std::make_integer_sequence<int, kBlock>{});
+  const auto block_for = [](int64_t count, bool checked) {
+    return detail::depthwise_nhwc_block_for(count, checked,
+                                            std::make_integer_sequence<int, kBlock>{});
   };
   // A task is one output row of one image and a share of its channel vectors: a share per
   // row when there are enough rows to keep the threads busy, more for small planes.
@@ -148,18 +241,20 @@ inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
     const int64_t c_begin = (task % splits) * vectors_per_split * Vec::kLanes;
     const int64_t c_end = std::min(cp.c, c_begin + vectors_per_split * Vec::kLanes);
     const float* x = call.x.data() + n * cp.h * cp.w * cp.c;
-    const int64_t out_row = row * cp.q * cp.k;
-    // Channels innermost: a block's input pixels (all their channels) stay in L1 while
-    // every channel vector is computed.
-    for (int64_t q0 = 0; q0 < cp.q; q0 += kBlock) {
-      const int64_t count = std::min<int64_t>(kBlock, cp.q - q0);
-      const detail::DepthwiseNhwcPixels pixels = pixels_for(count, q0 < q_lo || q0 + count > q_hi);
-      for (int64_t c0 = c_begin; c0 < c_end; c0 += Vec::kLanes) {
-        const int64_t at = out_row + q0 * cp.k + c0;
-        pixels(x, w, call, op, q0, c0, std::min<int64_t>(Vec::kLanes, cp.c - c0), y.data() + at,
-               residual != nullptr ? residual + at : nullptr);
-      }
-    }
+    const auto run = [&](int64_t q0, int64_t count, bool checked) {
+      const int64_t at = (row * cp.q + q0) * cp.k;
+      block_for(count, checked)(x, g, op, q0, c_begin, c_end, y.data() + at,
+                                residual != nullptr ? residual + at : nullptr);
+    };
+    // The interior in blocks of kBlock without bounds tests; the edge columns on their own.
+    const auto blocks = [&](int64_t from, int64_t to, bool checked) {
+      for (int64_t q0 = from; q0 < to; q0 += kBlock)
+        run(q0, std::min<int64_t>(kBlock, to - q0), checked);
+    };
+    const int64_t lo = std::min(q_lo, q_hi);
+    blocks(0, lo, true);
+    blocks(lo, q_hi, false);
+    blocks(std::max(lo, q_hi), cp.q, true);
   });
   return y;
 }

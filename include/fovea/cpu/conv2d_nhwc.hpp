@@ -129,8 +129,8 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
     const int64_t j_end = std::min(cp.k, j_begin + panels_per_split * kGemmNr);
     const float* x_row = input + n * image + op * a.stride_h * row_floats;
     const int64_t y_row = row * cp.q * cp.k;
-    for (int64_t q0 = 0; q0 < cp.q; q0 += kGemmMr) {
-      const int64_t pixels = std::min<int64_t>(kGemmMr, cp.q - q0);
+    for (int64_t q0 = 0, pixels = 0; q0 < cp.q; q0 += pixels) {
+      pixels = gemm_rows_next_tile(cp.q - q0);
       for (int64_t j0 = j_begin; j0 < j_end; j0 += kGemmNr) {
         const int64_t cols = std::min<int64_t>(kGemmNr, cp.k - j0);
         const int64_t at = y_row + q0 * cp.k + j0;

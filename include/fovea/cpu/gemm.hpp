@@ -95,38 +95,82 @@ struct TileEpilogue {
   ActivationKind act;
 };
 
+// acc = act(acc) for a kind with a vector form: one switch per tile, not one per vector.
+template <int kRows, int kNv>
+FOVEA_ALWAYS_INLINE void activate_tile(Vec (&acc)[kRows][kNv], ActivationKind kind) {
+  const auto each = [&acc](auto f) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kRows; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < kNv; ++j)
+        acc[i][j] = f(acc[i][j]);
+    }
+  };
+  switch (kind) {
+    case ActivationKind::relu:
+      return each([](Vec v) { return relu(v); });
+    case ActivationKind::relu6:
+      return each([](Vec v) { return relu6(v); });
+    case ActivationKind::silu:
+      return each([](Vec v) { return v * logistic(v); });
+    case ActivationKind::sigmoid:
+      return each([](Vec v) { return logistic(v); });
+    default:
+      return;
+  }
+}
+
 // Stores a register tile's first `rows` rows and `cols` columns at c: acc (first K block) or
 // c + acc, with the epilogue `e` if given (the last K block), applied in registers as
 // apply_gemm_epilogue would apply it in memory. The last vector of a row cut by `cols` is read
-// and written only in its first lanes.
+// and written only in its first lanes. Sums first, then the activation over the whole tile,
+// then the stores: with K as short as 16 (MobileNetV2's first expansion) the epilogue is a
+// fifth of a tile's work, and a switch on the activation per vector was most of it.
 template <int kRows, int kNv>
-FOVEA_ALWAYS_INLINE void store_gemm_tile(const Vec (&acc)[kRows][kNv], float* c, int64_t ldc,
-                                         bool first, int64_t rows, int64_t cols,
-                                         const TileEpilogue* e) {
-  const bool vector_act = e != nullptr && has_vector_form(e->act);
+FOVEA_ALWAYS_INLINE void store_gemm_tile(Vec (&acc)[kRows][kNv], float* c, int64_t ldc, bool first,
+                                         int64_t rows, int64_t cols, const TileEpilogue* e) {
+  int64_t lanes[kNv];
+#pragma GCC unroll 4
+  for (int j = 0; j < kNv; ++j)
+    lanes[j] = std::clamp<int64_t>(cols - j * Vec::kLanes, 0, Vec::kLanes);
+  const auto load = [&lanes](const float* p, int j) {
+    return lanes[j] == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes[j]);
+  };
+  Vec col_bias[kNv];
+#pragma GCC unroll 4
+  for (int j = 0; j < kNv; ++j)
+    col_bias[j] = e != nullptr && e->col_bias != nullptr && lanes[j] > 0
+                      ? load(e->col_bias + j * Vec::kLanes, j)
+                      : Vec::zero();
 #pragma GCC unroll 16
   for (int i = 0; i < kRows; ++i) {
     if (i >= rows) break;
 #pragma GCC unroll 4
     for (int j = 0; j < kNv; ++j) {
-      const int64_t lanes = std::min<int64_t>(Vec::kLanes, cols - j * Vec::kLanes);
-      if (lanes <= 0) break;
-      const auto load = [lanes](const float* p) {
-        return lanes == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes);
-      };
-      float* p = c + i * ldc + j * Vec::kLanes;
-      Vec v = first ? acc[i][j] : acc[i][j] + load(p);
+      if (lanes[j] <= 0) break;
+      Vec v = first ? acc[i][j] : acc[i][j] + load(c + i * ldc + j * Vec::kLanes, j);
       if (e != nullptr) {
         if (e->row_bias != nullptr) v = v + Vec::broadcast(e->row_bias[i]);
-        if (e->col_bias != nullptr) v = v + load(e->col_bias + j * Vec::kLanes);
+        if (e->col_bias != nullptr) v = v + col_bias[j];
         if (e->residual != nullptr)
-          v = v + load(e->residual + i * e->ld_residual + j * Vec::kLanes);
-        if (vector_act) v = activate(v, e->act);
+          v = v + load(e->residual + i * e->ld_residual + j * Vec::kLanes, j);
       }
-      if (lanes == Vec::kLanes) {
-        v.store(p);
+      acc[i][j] = v;
+    }
+  }
+  const bool vector_act = e != nullptr && has_vector_form(e->act);
+  if (vector_act) activate_tile(acc, e->act);
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i) {
+    if (i >= rows) break;
+#pragma GCC unroll 4
+    for (int j = 0; j < kNv; ++j) {
+      if (lanes[j] <= 0) break;
+      float* p = c + i * ldc + j * Vec::kLanes;
+      if (lanes[j] == Vec::kLanes) {
+        acc[i][j].store(p);
       } else {
-        v.store_first(p, lanes);
+        acc[i][j].store_first(p, lanes[j]);
       }
     }
     if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, cols, e->act);
@@ -166,34 +210,7 @@ FOVEA_NOINLINE void gemm_microkernel(int64_t kc, const float* a, const float* b,
     a += kGemmMr;
     b += kGemmNr;
   }
-  const bool vector_act = e != nullptr && has_vector_form(e->act);
-#pragma GCC unroll 16
-  for (int i = 0; i < kRows; ++i) {
-    if (i >= rows) break;
-#pragma GCC unroll 4
-    for (int j = 0; j < kNv; ++j) {
-      const int64_t lanes = std::min<int64_t>(Vec::kLanes, cols - j * Vec::kLanes);
-      if (lanes <= 0) break;
-      const auto load = [lanes](const float* p) {
-        return lanes == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes);
-      };
-      float* p = c + i * ldc + j * Vec::kLanes;
-      Vec v = first ? acc[i][j] : acc[i][j] + load(p);
-      if (e != nullptr) {
-        if (e->row_bias != nullptr) v = v + Vec::broadcast(e->row_bias[i]);
-        if (e->col_bias != nullptr) v = v + load(e->col_bias + j * Vec::kLanes);
-        if (e->residual != nullptr)
-          v = v + load(e->residual + i * e->ld_residual + j * Vec::kLanes);
-        if (vector_act) v = activate(v, e->act);
-      }
-      if (lanes == Vec::kLanes) {
-        v.store(p);
-      } else {
-        v.store_first(p, lanes);
-      }
-    }
-    if (e != nullptr && !vector_act) activate_in_place(c + i * ldc, cols, e->act);
-  }
+  store_gemm_tile<kRows, kNv>(acc, c, ldc, first, rows, cols, e);
 }
 
 template <int kNv>
