@@ -127,26 +127,32 @@ TEST_SUITE("cpu") {
   }
 
   TEST_CASE("pooling matches the reference bit for bit") {
-    Tensor<float> x = random_tensor(Shape{2, 5, 17, 12}, 4);
-    x[37] = std::numeric_limits<float>::quiet_NaN();  // a NaN wins its windows in both paths
+    // Narrow planes, and wide ones whose rows hold several vectors of whole windows (the NCHW
+    // kernel's vector path between the edges).
+    Tensor<float> narrow = random_tensor(Shape{2, 5, 17, 12}, 4);
+    Tensor<float> wide = random_tensor(Shape{1, 3, 9, 77}, 6);
+    narrow[37] = std::numeric_limits<float>::quiet_NaN();  // a NaN wins its windows in both paths
+    wide[2 * 9 * 77 + 4 * 77 + 40] = std::numeric_limits<float>::quiet_NaN();
     const fovea::Pool2dAttrs shapes[] = {fovea::Pool2dAttrs::make(3, 2, 1),
                                          fovea::Pool2dAttrs::make(2, 2),
                                          fovea::Pool2dAttrs::make(3, 1, 1)};
-    for (fovea::Pool2dAttrs attrs : shapes) {
-      for (bool ceil_mode : {false, true}) {
-        attrs.ceil_mode = ceil_mode;
-        const Tensor<float> got = fovea::max_pool2d(x, attrs);
-        const Tensor<float> want = fovea::max_pool2d_reference(x, attrs);
-        INFO("kernel ", attrs.kernel_h, " stride ", attrs.stride_h, " ceil ", ceil_mode);
-        REQUIRE(got.shape() == want.shape());
-        int mismatches = 0;
-        for (int64_t i = 0; i < got.numel(); ++i) {
-          const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
-          mismatches += !(both_nan || got[i] == want[i]);
+    for (const Tensor<float>& x : {narrow, wide})
+      for (fovea::Pool2dAttrs attrs : shapes) {
+        for (bool ceil_mode : {false, true}) {
+          attrs.ceil_mode = ceil_mode;
+          const Tensor<float> got = fovea::max_pool2d(x, attrs);
+          const Tensor<float> want = fovea::max_pool2d_reference(x, attrs);
+          INFO("kernel ", attrs.kernel_h, " stride ", attrs.stride_h, " ceil ", ceil_mode,
+               " input ", x.shape());
+          REQUIRE(got.shape() == want.shape());
+          int mismatches = 0;
+          for (int64_t i = 0; i < got.numel(); ++i) {
+            const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
+            mismatches += !(both_nan || got[i] == want[i]);
+          }
+          CHECK(mismatches == 0);
         }
-        CHECK(mismatches == 0);
       }
-    }
     const Tensor<float> y = random_tensor(Shape{3, 70, 7, 7}, 5);
     CHECK(fovea::test::max_abs_error(fovea::global_avg_pool2d(y),
                                      fovea::global_avg_pool2d_reference(y)) == 0);
