@@ -109,7 +109,7 @@ Args parse_args(int argc, char** argv) {
     options.fail("--report-memory measures the CPU path; it does not apply to --device " +
                  args.device);
   if (args.layout != "auto" && args.layout != "nchw" && args.layout != "nhwc")
-    options.fail("--layout must be auto, nchw or nhwc, got " + args.layout);
+    options.fail("--layout must be auto, nchw or nhwc, got '" + args.layout + "'");
   if (args.batch > 0) {
     if (args.input_shape.empty()) options.fail("--batch needs --input-shape");
     args.input_shape[0] = args.batch;
