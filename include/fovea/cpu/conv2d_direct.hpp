@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "fovea/cpu/activation.hpp"
 #include "fovea/cpu/aligned_buffer.hpp"
@@ -58,7 +59,9 @@ namespace detail {
 
 // Where a tile reads: the (padded) image's plane and row lengths, the kernel's shape.
 struct DirectConvGeometry {
-  int64_t c, r, s, plane, row, dilation_h, dilation_w, stride_w;
+  int64_t taps;            // C·R·S
+  const int64_t* offsets;  // [taps]: where tap (c, r, s) reads, from the tile's first pixel
+  int64_t stride_w;
 };
 
 // One tile: kPixels pixels (consecutive in an output row) × the kGemmNr channels of a block,
@@ -80,23 +83,20 @@ FOVEA_NOINLINE void direct_conv_tile(const float* x, const float* w, const float
     for (int i = 0; i < kPixels; ++i)
       acc[i][v] = b;
   }
-  for (int64_t c = 0; c < g.c; ++c) {
-    for (int64_t r = 0; r < g.r; ++r) {
-      const float* row = x + c * g.plane + r * g.dilation_h * g.row;
-      for (int64_t s = 0; s < g.s; ++s, w += kGemmNr) {
-        const float* src = row + s * g.dilation_w;
-        Vec wv[kGemmNv];
+  // One loop over all taps, each at its precomputed offset: nested loops over c, r and s ran
+  // 3 iterations at a time for 3×3 kernels.
+  for (int64_t t = 0; t < g.taps; ++t, w += kGemmNr) {
+    const float* src = x + g.offsets[t];
+    Vec wv[kGemmNv];
 #pragma GCC unroll 4
-        for (int v = 0; v < kGemmNv; ++v)
-          wv[v] = Vec::load(w + v * L);
+    for (int v = 0; v < kGemmNv; ++v)
+      wv[v] = Vec::load(w + v * L);
 #pragma GCC unroll 16
-        for (int i = 0; i < kPixels; ++i) {
-          const Vec a = Vec::broadcast(src[i * stride]);
+    for (int i = 0; i < kPixels; ++i) {
+      const Vec a = Vec::broadcast(src[i * stride]);
 #pragma GCC unroll 4
-          for (int v = 0; v < kGemmNv; ++v)
-            acc[i][v] = fmadd(a, wv[v], acc[i][v]);
-        }
-      }
+      for (int v = 0; v < kGemmNv; ++v)
+        acc[i][v] = fmadd(a, wv[v], acc[i][v]);
     }
   }
   // Each vector of channels: pixels × channels to channels × pixels, then stored per channel.
@@ -156,9 +156,14 @@ inline Tensor<float> conv2d_direct_run(const Conv2dCall& call) {
     });
   }
   const float* input = pads ? padded.data() : call.x.data();
-  const detail::DirectConvGeometry g{cp.c,     cp.r,         cp.s,         padded_h * padded_w,
-                                     padded_w, a.dilation_h, a.dilation_w, a.stride_w};
   const int64_t blocks = (cp.k + kGemmNr - 1) / kGemmNr, taps = cp.c * cp.r * cp.s;
+  std::vector<int64_t> offsets;  // in the packed weights' order (c, r, s)
+  offsets.reserve(static_cast<size_t>(taps));
+  for (int64_t c = 0; c < cp.c; ++c)
+    for (int64_t r = 0; r < cp.r; ++r)
+      for (int64_t s = 0; s < cp.s; ++s)
+        offsets.push_back(c * padded_h * padded_w + r * a.dilation_h * padded_w + s * a.dilation_w);
+  const detail::DirectConvGeometry g{taps, offsets.data(), a.stride_w};
   const float* residual =
       call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;
   const auto tile_for = [&](int64_t pixels) {
