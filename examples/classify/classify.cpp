@@ -110,6 +110,9 @@ Args parse_args(int argc, char** argv) {
                  args.device);
   if (args.layout != "auto" && args.layout != "nchw" && args.layout != "nhwc")
     options.fail("--layout must be auto, nchw or nhwc, got '" + args.layout + "'");
+  if (args.layout != "auto" && args.device != "cpu")
+    options.fail("--layout chooses the CPU path's layout; it does not apply to --device " +
+                 args.device);
   if (args.batch > 0) {
     if (args.input_shape.empty()) options.fail("--batch needs --input-shape");
     args.input_shape[0] = args.batch;
@@ -173,7 +176,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
     if (args.bench_iters > 0) {
-      fovea::Layout layout = fovea::Layout::nchw;
+      fovea::Layout layout = fovea::Layout::nhwc;  // the CUDA path's activations (docs/cuda.md)
       if (args.device == "cpu") {
         const fovea::InferenceLayout wanted = args.layout == "nchw" ? fovea::InferenceLayout::nchw
                                               : args.layout == "nhwc"

@@ -62,7 +62,9 @@ std::vector<ConvCase> named_cases() {
       square(1, 256, 8, 256, 3, 1, 1),          // resnet layer3 conv2 (Winograd)
       square(2, 130, 9, 129, 3, 1, 1),          // Winograd with odd output size, batch 2
       {1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}},  // Winograd, asymmetric padding
-      square(2, 300, 20, 40, 1, 1, 0),  // two K blocks over several NHWC row chunks
+      square(2, 300, 20, 40, 1, 1, 0),        // two K blocks over several NHWC row chunks
+      square(1, 32, 20, 32, 5, 1, 2, 1, 32),  // 5×5 stride-1 depthwise, whole channel vectors
+      square(2, 48, 13, 48, 3, 1, 1, 1, 48),  // 3×3 stride-1 depthwise, whole channel vectors
   };
 }
 

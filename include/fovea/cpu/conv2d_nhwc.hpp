@@ -31,11 +31,13 @@ inline bool nhwc_problem(const Conv2dProblem& problem) {
   return problem.input_layout == Layout::nhwc && problem.residual_layout == Layout::nhwc;
 }
 
+// A conv with no input channels (only its bias) is left to the reference: the GEMM needs K > 0.
 inline bool conv2d_nhwc_pointwise_supports(const Conv2dProblem& problem) {
   const Conv2dParams& cp = problem.params;
   const Conv2dAttrs& a = cp.attrs;
-  return nhwc_problem(problem) && cp.groups() == 1 && cp.r == 1 && cp.s == 1 && a.stride_h == 1 &&
-         a.stride_w == 1 && a.pad_top + a.pad_bottom + a.pad_left + a.pad_right == 0;
+  return nhwc_problem(problem) && cp.c > 0 && cp.groups() == 1 && cp.r == 1 && cp.s == 1 &&
+         a.stride_h == 1 && a.stride_w == 1 &&
+         a.pad_top + a.pad_bottom + a.pad_left + a.pad_right == 0;
 }
 
 inline bool conv2d_nhwc_direct_supports(const Conv2dProblem& problem) {

@@ -147,13 +147,8 @@ inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const Pac
                                float* c, int64_t ldc, const GemmEpilogue& e) {
   FOVEA_CHECK(e.row_bias == nullptr, "gemm_rows_in_place takes a column bias only");
   const int64_t n = b.cols(), k = b.rows();
+  FOVEA_CHECK(k > 0, "gemm_rows_in_place needs K > 0 (a conv's input channels)");
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    for (int64_t i = 0; i < m; ++i)
-      std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    detail::apply_gemm_epilogue(e, c, ldc, 0, m, 0, n);
-    return;
-  }
   static constexpr int64_t kNoOffset[] = {0};
   const detail::GemmTasks plan = detail::plan_gemm_tasks(m, n, k, threads_available());
   // A task's rows go in chunks whose C block and A block stay in half of L2 across the K
