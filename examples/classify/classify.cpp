@@ -17,6 +17,7 @@
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/plan/activation_memory.hpp"
+#include "fovea/plan/batch_runner.hpp"
 #include "fovea/plan/inference.hpp"
 #include "model_device.hpp"
 
@@ -176,20 +177,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load_ms=%.1f forward_ms=%.1f input=%s logits=%s\n", ms(t1 - t0),
                  ms(t2 - t1), input.shape().str().c_str(), logits.shape().str().c_str());
     if (args.bench_iters > 0) {
+      // CPU: a BatchRunner runs the images one at a time, side by side on the threads, each
+      // pass in a planned arena. CUDA: the whole batch in one forward, in one arena.
       fovea::Layout layout = fovea::Layout::nhwc;  // the CUDA path's activations (docs/cuda.md)
+      std::unique_ptr<fovea::BatchRunner> batch_runner;
+      fovea::ActivationArena arena;
       if (args.device == "cpu") {
         const fovea::InferenceLayout wanted = args.layout == "nchw" ? fovea::InferenceLayout::nchw
                                               : args.layout == "nhwc"
                                                   ? fovea::InferenceLayout::nhwc
                                                   : fovea::InferenceLayout::automatic;
-        layout = fovea::prepare_for_inference(*model, wanted).layout_for_batch(input.dim(0));
+        layout = fovea::prepare_for_inference(*model, wanted).layout_for_batch(1);
+        batch_runner = std::make_unique<fovea::BatchRunner>(*model);
       }
-      // Every forward runs in one activation arena: the first records, later ones reuse its
-      // planned buffer.
-      fovea::ActivationArena arena;
       const auto forward = [&] {
-        fovea::ArenaScope scope(arena);
-        runner.forward(input);
+        if (batch_runner) {
+          batch_runner->forward(input);
+        } else {
+          fovea::ArenaScope scope(arena);
+          runner.forward(input);
+        }
       };
       forward();  // packs the weights (CPU) or allocates activations (CUDA) once; records
       std::vector<double> times;
@@ -209,8 +216,9 @@ int main(int argc, char** argv) {
                     mib(mem.peak_bytes), mib(mem.largest_bytes),
                     static_cast<long long>(mem.allocations));
         std::printf("activation_arena_mib=%.2f arena_served=%lld arena_heap=%lld\n",
-                    mib(arena.planned_bytes()), static_cast<long long>(arena.served()),
-                    static_cast<long long>(arena.from_heap()));
+                    mib(batch_runner->arena_bytes()),
+                    static_cast<long long>(batch_runner->arena_served()),
+                    static_cast<long long>(batch_runner->arena_from_heap()));
       }
     }
   } catch (const fovea::Error& e) {

@@ -48,12 +48,8 @@ inline Tensor<float> conv2d_fused(const Tensor<float>& x, const Tensor<float>& w
   record_kernel("conv2d", kernel->name);
   std::shared_ptr<const void> packed;
   if (kernel->run.prepare != nullptr) {
-    if (prepared != nullptr && prepared->kernel == kernel->name) {
-      packed = prepared->data;
-    } else {
-      packed = kernel->run.prepare(weight, cp);
-      if (prepared != nullptr) *prepared = Conv2dPrepared{kernel->name, packed};
-    }
+    const auto make = [&] { return kernel->run.prepare(weight, cp); };
+    packed = prepared != nullptr ? prepared->get_or_make(kernel->name, make) : make();
   }
   return kernel->run.run(Conv2dCall{x, weight, bias, cp, epilogue, packed.get()});
 }

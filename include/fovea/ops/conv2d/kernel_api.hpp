@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "fovea/core/tensor.hpp"
@@ -29,12 +30,33 @@ struct Conv2dProblem {
 };
 
 // A kernel's weights in the form it computes with (e.g. GEMM panels), made by its prepare()
-// once and kept by the caller (nn::Conv2d) as long as the weights do not change. `kernel` names
-// who made it, so a different kernel never reads it.
-struct Conv2dPrepared {
-  std::string kernel;
-  std::shared_ptr<const void> data;
-  void reset() { *this = Conv2dPrepared{}; }
+// once and kept by the caller (nn::Conv2d) as long as the weights do not change. It remembers
+// which kernel made them, so a different kernel never reads them. A layer may run on several
+// threads at once (plan/batch_runner.hpp runs images side by side), so the slot is read and
+// filled under a lock: the first caller packs, the others wait for its result.
+class Conv2dPrepared {
+ public:
+  // The weights `kernel` prepared: those held, or make()'s result, kept for later calls.
+  template <class Make>
+  std::shared_ptr<const void> get_or_make(const std::string& kernel, const Make& make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (kernel_ != kernel) {
+      data_ = make();
+      kernel_ = kernel;
+    }
+    return data_;
+  }
+
+  void reset() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kernel_.clear();
+    data_.reset();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string kernel_;
+  std::shared_ptr<const void> data_;
 };
 
 struct Conv2dCall {
