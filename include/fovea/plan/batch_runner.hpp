@@ -76,8 +76,8 @@ class BatchRunner {
     float* dst = stacked.data();
     for (const Tensor<float>& out : outputs) {
       FOVEA_CHECK(out.shape() == first.shape() && out.layout() == first.layout(),
-                  "BatchRunner: the model gave images outputs of different shapes, ",
-                  first.shape(), " and ", out.shape());
+                  "BatchRunner: the model gave images outputs of different shapes, ", first.shape(),
+                  " and ", out.shape());
       std::memcpy(dst, out.data(), out.size_bytes());
       dst += out.numel();
     }
