@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fovea/core/rng.hpp"
+#include "fovea/cpu/channels_last.hpp"
 #include "fovea/ops/activation/activation.hpp"
 #include "fovea/ops/attention/attention.hpp"
 #include "fovea/ops/batchnorm/batchnorm.hpp"
@@ -235,6 +236,25 @@ TEST_SUITE("cpu") {
       CHECK(y.layout() == fovea::Layout::nhwc);
       CHECK(fovea::test::max_relative_error(y, fovea::activation_reference(a, kind)) <= 1e-6);
     }
+  }
+
+  TEST_CASE("to_channels_last is Tensor::to_layout, bit for bit") {
+    // Image planes larger and smaller than a pixel block, 1 to 17 channels, batches of 1 to 3.
+    const Shape shapes[] = {{1, 3, 224, 224}, {3, 5, 7, 9}, {2, 1, 33, 17}, {1, 17, 23, 29}};
+    for (const int threads : {1, 2}) {
+      fovea::set_num_threads(threads);
+      for (const Shape& shape : shapes) {
+        INFO("shape ", shape, " threads ", threads);
+        const Tensor<float> x = random_tensor(shape, 21);
+        const Tensor<float> got = fovea::cpu::to_channels_last(x);
+        const Tensor<float> want = x.to_layout(fovea::Layout::nhwc);
+        REQUIRE(got.layout() == fovea::Layout::nhwc);
+        CHECK(got.shape() == want.shape());
+        CHECK(std::memcmp(got.data(), want.data(), want.size_bytes()) == 0);
+      }
+    }
+    CHECK_THROWS_WITH_AS(fovea::cpu::to_channels_last(random_tensor(Shape{4, 5}, 1)),
+                         doctest::Contains("rank-4"), fovea::Error);
   }
 
   TEST_CASE("inference batchnorm matches the reference") {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "fovea/cpu/channels_last.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/conv2d/backward.hpp"
@@ -52,7 +53,7 @@ class Conv2d : public Module {
     FOVEA_CHECK(!training(), "Conv2d::forward_fused is for inference mode (it keeps no input)");
     Conv2dPrepared* prepared = cache_weights_ ? &prepared_ : nullptr;
     if (x.rank() == 4 && x.layout() == Layout::nchw && x.dim(0) <= channels_last_max_batch_)
-      return conv2d_fused(x.to_layout(Layout::nhwc), weight_, bias_, attrs_, epilogue, prepared);
+      return conv2d_fused(cpu::to_channels_last(x), weight_, bias_, attrs_, epilogue, prepared);
     return conv2d_fused(x, weight_, bias_, attrs_, epilogue, prepared);
   }
 
