@@ -6,8 +6,8 @@
 
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
-#include "fovea/ops/activation/backward.hpp"
 #include "fovea/ops/activation/activation.hpp"
+#include "fovea/ops/activation/backward.hpp"
 
 namespace fovea::nn {
 

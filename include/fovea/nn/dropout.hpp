@@ -40,8 +40,9 @@ class Dropout : public Module {
     const Tensor<float> multiplier = saved_.pop(kind());
     FOVEA_CHECK(grad_out.shape() == multiplier.shape(), "Dropout backward: gradient ",
                 grad_out.shape(), " does not match the input ", multiplier.shape());
-    const Tensor<float> g =
-        grad_out.layout() == multiplier.layout() ? grad_out : grad_out.to_layout(multiplier.layout());
+    const Tensor<float> g = grad_out.layout() == multiplier.layout()
+                                ? grad_out
+                                : grad_out.to_layout(multiplier.layout());
     Tensor<float> grad_in(g.shape(), g.layout());
     for (int64_t i = 0; i < g.numel(); ++i)
       grad_in[i] = g[i] * multiplier[i];
