@@ -197,40 +197,61 @@ DepthwiseNhwcBlock depthwise_nhwc_block_for(int64_t count, bool checked,
   return (checked ? checked_table : unchecked_table)[count - 1];
 }
 
-}  // namespace detail
-
-inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
-  constexpr int kBlock = detail::kDepthwiseNhwcBlock;
-  const Conv2dParams& cp = call.params;
+// The call's geometry: x is cp's input, the taps and bias are the layer's.
+inline DepthwiseNhwcGeometry depthwise_nhwc_geometry(const Conv2dParams& cp,
+                                                     const DepthwiseNhwcWeights& w,
+                                                     const float* bias, ActivationKind act) {
   const Conv2dAttrs& a = cp.attrs;
-  const auto& w = *static_cast<const DepthwiseNhwcWeights*>(call.prepared);
-  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
-  const float* residual =
-      call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;
-  const detail::DepthwiseNhwcGeometry g{cp.c,
-                                        cp.h,
-                                        cp.w,
-                                        cp.r,
-                                        cp.s,
-                                        a.stride_h,
-                                        a.stride_w,
-                                        a.dilation_h,
-                                        a.dilation_w,
-                                        a.pad_top,
-                                        a.pad_left,
-                                        w.channels_padded,
-                                        w.taps.data(),
-                                        call.bias.empty() ? nullptr : call.bias.data(),
-                                        call.epilogue.act};
-  // The output columns whose every tap lies inside the image: [q_lo, q_hi).
+  return {cp.c,          cp.h,         cp.w,         cp.r,      cp.s,       a.stride_h,
+          a.stride_w,    a.dilation_h, a.dilation_w, a.pad_top, a.pad_left, w.channels_padded,
+          w.taps.data(), bias,         act};
+}
+
+// The output columns [lo, hi) whose every tap lies inside the image.
+struct DepthwiseNhwcInterior {
+  int64_t lo, hi;
+};
+
+inline DepthwiseNhwcInterior depthwise_nhwc_interior(const Conv2dParams& cp) {
+  const Conv2dAttrs& a = cp.attrs;
   const int64_t q_lo = std::min(cp.q, (a.pad_left + a.stride_w - 1) / a.stride_w);
   const int64_t reach = (cp.s - 1) * a.dilation_w - a.pad_left;  // last tap's column offset
   const int64_t q_hi =
       cp.w - 1 - reach < 0 ? 0 : std::min(cp.q, (cp.w - 1 - reach) / a.stride_w + 1);
-  const auto block_for = [](int64_t count, bool checked) {
-    return detail::depthwise_nhwc_block_for(count, checked,
-                                            std::make_integer_sequence<int, kBlock>{});
+  return {std::min(q_lo, q_hi), q_hi};
+}
+
+// Output row `op` of one image, channels [c_begin, c_end): x at the image, y and residual at
+// the row's first pixel. The interior runs in blocks of kDepthwiseNhwcBlock pixels without
+// bounds tests, the edge columns on their own.
+inline void depthwise_nhwc_row(const float* x, const DepthwiseNhwcGeometry& g,
+                               const DepthwiseNhwcInterior& interior, int64_t q, int64_t op,
+                               int64_t c_begin, int64_t c_end, float* y, const float* residual) {
+  constexpr int kBlock = kDepthwiseNhwcBlock;
+  const auto blocks = [&](int64_t from, int64_t to, bool checked) {
+    for (int64_t q0 = from; q0 < to; q0 += kBlock) {
+      const int64_t count = std::min<int64_t>(kBlock, to - q0);
+      depthwise_nhwc_block_for(count, checked, std::make_integer_sequence<int, kBlock>{})(
+          x, g, op, q0, c_begin, c_end, y + q0 * g.c,
+          residual != nullptr ? residual + q0 * g.c : nullptr);
+    }
   };
+  blocks(0, interior.lo, true);
+  blocks(interior.lo, interior.hi, false);
+  blocks(interior.hi, q, true);
+}
+
+}  // namespace detail
+
+inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
+  const Conv2dParams& cp = call.params;
+  const auto& w = *static_cast<const DepthwiseNhwcWeights*>(call.prepared);
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
+  const float* residual =
+      call.epilogue.residual != nullptr ? call.epilogue.residual->data() : nullptr;
+  const detail::DepthwiseNhwcGeometry g = detail::depthwise_nhwc_geometry(
+      cp, w, call.bias.empty() ? nullptr : call.bias.data(), call.epilogue.act);
+  const detail::DepthwiseNhwcInterior interior = detail::depthwise_nhwc_interior(cp);
   // A task is one output row of one image and a share of its channel vectors: a share per
   // row when there are enough rows to keep the threads busy, more for small planes.
   const int64_t vectors = (cp.c + Vec::kLanes - 1) / Vec::kLanes, rows = cp.n * cp.p;
@@ -240,21 +261,10 @@ inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
     const int64_t row = task / splits, n = row / cp.p, op = row % cp.p;
     const int64_t c_begin = (task % splits) * vectors_per_split * Vec::kLanes;
     const int64_t c_end = std::min(cp.c, c_begin + vectors_per_split * Vec::kLanes);
-    const float* x = call.x.data() + n * cp.h * cp.w * cp.c;
-    const auto run = [&](int64_t q0, int64_t count, bool checked) {
-      const int64_t at = (row * cp.q + q0) * cp.k;
-      block_for(count, checked)(x, g, op, q0, c_begin, c_end, y.data() + at,
-                                residual != nullptr ? residual + at : nullptr);
-    };
-    // The interior in blocks of kBlock without bounds tests; the edge columns on their own.
-    const auto blocks = [&](int64_t from, int64_t to, bool checked) {
-      for (int64_t q0 = from; q0 < to; q0 += kBlock)
-        run(q0, std::min<int64_t>(kBlock, to - q0), checked);
-    };
-    const int64_t lo = std::min(q_lo, q_hi);
-    blocks(0, lo, true);
-    blocks(lo, q_hi, false);
-    blocks(std::max(lo, q_hi), cp.q, true);
+    const int64_t at = row * cp.q * cp.k;
+    detail::depthwise_nhwc_row(call.x.data() + n * cp.h * cp.w * cp.c, g, interior, cp.q, op,
+                               c_begin, c_end, y.data() + at,
+                               residual != nullptr ? residual + at : nullptr);
   });
   return y;
 }

@@ -13,6 +13,7 @@
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/batchnorm.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/expand_depthwise.hpp"
 #include "fovea/nn/sequential.hpp"
 
 namespace fovea::models {
@@ -46,6 +47,16 @@ class Conv2dNormActivation : public nn::Sequential {
     FOVEA_CHECK(runs_fused() && epilogue_.act == ActivationKind::identity,
                 "Conv2dNormActivation::forward_adding needs a folded block without activation");
     return conv_->forward_fused(x, Conv2dEpilogue{ActivationKind::identity, &residual});
+  }
+
+  // depthwise(block(x)) for this block, a 1×1 expansion, and the depthwise block after it,
+  // both run fused: one pass over the image where the CPU kernels allow
+  // (nn/expand_depthwise.hpp).
+  Tensor<float> forward_into_depthwise(Conv2dNormActivation& depthwise, const Tensor<float>& x) {
+    FOVEA_CHECK(runs_fused() && depthwise.runs_fused(),
+                "Conv2dNormActivation::forward_into_depthwise needs two folded blocks");
+    return nn::expand_then_depthwise(x, *conv_, epilogue_.act, *depthwise.conv_,
+                                     depthwise.epilogue_.act);
   }
 
   std::string kind() const override { return "Conv2dNormActivation"; }

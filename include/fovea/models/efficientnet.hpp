@@ -51,13 +51,13 @@ class MBConv : public nn::Module {
     const int64_t expanded = make_divisible(static_cast<double>(in_channels) * expand_ratio);
     auto block = std::make_unique<nn::Sequential>();
     if (expanded != in_channels) {
-      block->add(std::make_unique<Conv2dNormActivation>(in_channels, expanded, 1, 1, 1,
-                                                        ActivationKind::silu, bn_eps));
+      expand_ = &block->add(std::make_unique<Conv2dNormActivation>(in_channels, expanded, 1, 1, 1,
+                                                                   ActivationKind::silu, bn_eps));
     }
-    block->add(std::make_unique<Conv2dNormActivation>(expanded, expanded, kernel, stride, expanded,
-                                                      ActivationKind::silu, bn_eps));
+    depthwise_ = &block->add(std::make_unique<Conv2dNormActivation>(
+        expanded, expanded, kernel, stride, expanded, ActivationKind::silu, bn_eps));
     // The squeeze width follows the block's input channels, not the expanded ones.
-    block->add(
+    squeeze_ = &block->add(
         std::make_unique<nn::SqueezeExcitation>(expanded, std::max<int64_t>(1, in_channels / 4),
                                                 ActivationKind::silu, ActivationKind::sigmoid));
     projection_ = &block->add(std::make_unique<Conv2dNormActivation>(expanded, out_channels, 1, 1,
@@ -68,13 +68,13 @@ class MBConv : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    if (use_residual_ && projection_->runs_fused()) {
-      // Inference, folded: stochastic depth is the identity and the projection adds x itself.
-      Tensor<float> y = x;
-      const auto& layers = block_->children();
-      for (size_t i = 0; i + 1 < layers.size(); ++i)
-        y = layers[i].second->forward(y);
-      return projection_->forward_adding(y, x);
+    if (projection_->runs_fused()) {
+      // Inference, folded: the expansion and the depthwise conv in one pass; stochastic depth
+      // is the identity and the projection adds x itself.
+      Tensor<float> y = expand_ != nullptr ? expand_->forward_into_depthwise(*depthwise_, x)
+                                           : depthwise_->forward(x);
+      y = squeeze_->forward(y);
+      return use_residual_ ? projection_->forward_adding(y, x) : projection_->forward(y);
     }
     Tensor<float> y = block_->forward(x);
     return use_residual_ ? add(stochastic_depth_->forward(y), x) : y;
@@ -84,6 +84,9 @@ class MBConv : public nn::Module {
  private:
   bool use_residual_;
   nn::Sequential* block_ = nullptr;
+  Conv2dNormActivation* expand_ = nullptr;  // absent when the ratio is 1
+  Conv2dNormActivation* depthwise_ = nullptr;
+  nn::SqueezeExcitation* squeeze_ = nullptr;
   Conv2dNormActivation* projection_ = nullptr;  // the block's last layer
   StochasticDepth* stochastic_depth_ = nullptr;
 };

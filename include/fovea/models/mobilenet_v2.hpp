@@ -27,11 +27,11 @@ class InvertedResidual : public nn::Module {
     const int64_t hidden = in_channels * expand_ratio;
     auto conv = std::make_unique<nn::Sequential>();
     if (expand_ratio != 1) {
-      conv->add(std::make_unique<Conv2dNormActivation>(in_channels, hidden, 1, 1, 1,
-                                                       ActivationKind::relu6));
+      expand_ = &conv->add(std::make_unique<Conv2dNormActivation>(in_channels, hidden, 1, 1, 1,
+                                                                  ActivationKind::relu6));
     }
-    conv->add(std::make_unique<Conv2dNormActivation>(hidden, hidden, 3, stride, hidden,
-                                                     ActivationKind::relu6));
+    depthwise_ = &conv->add(std::make_unique<Conv2dNormActivation>(hidden, hidden, 3, stride,
+                                                                   hidden, ActivationKind::relu6));
     projection_ =
         &conv->add(std::make_unique<nn::Conv2d>(hidden, out_channels, 1, Conv2dAttrs{}, false));
     projection_norm_ = &conv->add(std::make_unique<nn::BatchNorm2d>(out_channels));
@@ -39,13 +39,13 @@ class InvertedResidual : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
-    if (use_residual_ && !training() && projection_norm_->folded()) {
-      // Inference, folded: the projection conv adds x in its epilogue.
-      Tensor<float> y = x;
-      const auto& layers = conv_->children();
-      for (size_t i = 0; i + 2 < layers.size(); ++i)
-        y = layers[i].second->forward(y);
-      return projection_->forward_fused(y, Conv2dEpilogue{ActivationKind::identity, &x});
+    if (!training() && projection_norm_->folded()) {
+      // Inference, folded: the expansion and the depthwise conv in one pass, and the projection
+      // conv adds x in its epilogue.
+      const Tensor<float> y = expand_ != nullptr ? expand_->forward_into_depthwise(*depthwise_, x)
+                                                 : depthwise_->forward(x);
+      return projection_->forward_fused(
+          y, Conv2dEpilogue{ActivationKind::identity, use_residual_ ? &x : nullptr});
     }
     return use_residual_ ? add(x, conv_->forward(x)) : conv_->forward(x);
   }
@@ -54,6 +54,8 @@ class InvertedResidual : public nn::Module {
  private:
   bool use_residual_;
   nn::Sequential* conv_ = nullptr;
+  Conv2dNormActivation* expand_ = nullptr;  // conv.0, absent when the ratio is 1
+  Conv2dNormActivation* depthwise_ = nullptr;
   nn::Conv2d* projection_ = nullptr;  // conv.2, and its norm conv.3
   nn::BatchNorm2d* projection_norm_ = nullptr;
 };

@@ -57,6 +57,15 @@ class Conv2d : public Module {
     return conv2d_fused(x, weight_, bias_, attrs_, epilogue, prepared);
   }
 
+  // The packed weights `kernel` computes with for `cp`: from the slot forward uses when weight
+  // caching is on, else packed for this call. For callers that run a kernel themselves
+  // (nn/expand_depthwise.hpp).
+  std::shared_ptr<const void> prepared_weights(const cpu::Conv2dKernel& kernel,
+                                               const Conv2dParams& cp) {
+    const auto make = [&] { return kernel.run.prepare(weight_, cp); };
+    return cache_weights_ ? prepared_.get_or_make(kernel.name, make) : make();
+  }
+
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     const Tensor<float> x = saved_.pop(kind());
     const Conv2dGradients<float> g = conv2d_backward(x, weight_, grad_out, attrs_, has_bias());
@@ -89,6 +98,7 @@ class Conv2d : public Module {
   }
   const Tensor<float>& weight() const { return weight_; }
   Tensor<float>& bias() { return bias_; }  // empty when the layer has no bias
+  const Tensor<float>& bias() const { return bias_; }
   bool has_bias() const { return !bias_.empty(); }
   // Gives a layer built without a bias one (registered as "bias"), e.g. to fold a batch norm in.
   void set_bias(const Tensor<float>& bias) {

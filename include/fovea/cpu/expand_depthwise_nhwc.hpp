@@ -1,0 +1,111 @@
+// A 1×1 expansion and the depthwise conv after it in one pass, in NHWC: MobileNetV2's and
+// EfficientNet's blocks start act(depthwise(act(pointwise(x)))).
+//
+// Run as two convs, the expansion writes its whole output (96 × 112 × 112 floats, 4.8 MB, in
+// MobileNetV2's second block) and the depthwise conv reads it back, both from memory: those
+// layers ran at memory speed, not FMA speed. Here each task walks down a range of output rows
+// in bands: it expands just the input rows a band's depthwise rows read, into a window that
+// stays in L2, then runs the depthwise rows from it. The rows two bands share are kept (moved
+// to the window's front), never expanded twice; with several threads on one image each takes
+// a range of rows, and only the rows where ranges meet are expanded twice.
+//
+// The arithmetic is the two kernels' own, per output element in the same order, so the result
+// is the unfused path's to the bit (gemm_rows_in_place and depthwise_nhwc_row).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/cpu/aligned_buffer.hpp"
+#include "fovea/cpu/conv2d_depthwise_nhwc.hpp"
+#include "fovea/cpu/gemm.hpp"
+#include "fovea/cpu/gemm_rows_in_place.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+
+namespace fovea::cpu {
+inline namespace FOVEA_CPU_ISA {
+
+struct ExpandDepthwiseNhwc {
+  const PackedMatrixB& expand;  // conv2d_nhwc_pointwise_prepare's packing: [C_in, C_hidden]
+  const float* expand_bias;     // or null
+  ActivationKind expand_act;
+  const Conv2dParams& depthwise;  // its input: the expansion's output
+  const DepthwiseNhwcWeights& depthwise_weights;
+  const float* depthwise_bias;  // or null
+  ActivationKind depthwise_act;
+  // A thread's window of expanded rows holds at most this much (at least the rows one output
+  // row reads): half of L2, so the window and the band's output share it.
+  int64_t window_bytes = kGemmL2Bytes / 2;
+};
+
+inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandDepthwiseNhwc& f) {
+  const Conv2dParams& cp = f.depthwise;
+  const Conv2dAttrs& a = cp.attrs;
+  const int64_t in_channels = x.dim(1), hidden = cp.c;
+  FOVEA_CHECK(x.layout() == Layout::nhwc && x.dim(0) == cp.n && x.dim(2) == cp.h &&
+                  x.dim(3) == cp.w && f.expand.rows() == in_channels && f.expand.cols() == hidden,
+              "expand_depthwise_nhwc: input ", x.shape(), " does not fit the expansion [",
+              f.expand.rows(), ", ", f.expand.cols(), "] and depthwise input ", cp.n, "x", cp.c,
+              "x", cp.h, "x", cp.w);
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
+  const int64_t row_floats = cp.w * hidden;
+  const int64_t span = (cp.r - 1) * a.dilation_h + 1;  // input rows one output row reads
+  // Output rows per band: as many as fit the window, at least one.
+  const int64_t window_rows_wanted =
+      std::max<int64_t>(span, f.window_bytes / (row_floats * int64_t{sizeof(float)}));
+  const int64_t band = (window_rows_wanted - span) / a.stride_h + 1;
+  const int64_t window_rows = std::min(cp.h, (band - 1) * a.stride_h + span);
+  // One range of rows per task: the images, each split so every thread has one.
+  const int threads = threads_available();
+  const int64_t splits = std::min<int64_t>(cp.p, (threads + cp.n - 1) / cp.n);
+  const int64_t rows_per_split = (cp.p + splits - 1) / splits;
+  // A window per thread; a nested loop runs on its caller's thread alone.
+  AlignedBuffer windows(threads * window_rows * row_floats);
+  GemmEpilogue expand_epilogue;
+  expand_epilogue.col_bias = f.expand_bias;
+  expand_epilogue.act = f.expand_act;
+  const detail::DepthwiseNhwcGeometry geometry =
+      detail::depthwise_nhwc_geometry(cp, f.depthwise_weights, f.depthwise_bias, f.depthwise_act);
+  const detail::DepthwiseNhwcInterior interior = detail::depthwise_nhwc_interior(cp);
+  parallel_for(0, cp.n * splits, [&](int64_t task) {
+    const int64_t n = task / splits;
+    const int64_t p_begin = task % splits * rows_per_split;
+    const int64_t p_end = std::min(cp.p, p_begin + rows_per_split);
+    const float* image = x.data() + n * cp.h * cp.w * in_channels;
+    float* window =
+        windows.data() + (threads == 1 ? 0 : ThreadPool::thread_index()) * window_rows * row_floats;
+    int64_t lo = 0, hi = 0;  // the window holds expanded rows [lo, hi)
+    for (int64_t p0 = p_begin; p0 < p_end; p0 += band) {
+      const int64_t p1 = std::min(p_end, p0 + band);
+      const int64_t need_lo = std::clamp<int64_t>(p0 * a.stride_h - a.pad_top, 0, cp.h);
+      const int64_t need_hi =
+          std::clamp<int64_t>((p1 - 1) * a.stride_h - a.pad_top + span, need_lo, cp.h);
+      if (need_lo < hi && lo < need_lo) {  // keep the rows this band shares with the last
+        std::memmove(window, window + (need_lo - lo) * row_floats,
+                     static_cast<size_t>((hi - need_lo) * row_floats) * sizeof(float));
+      } else if (need_lo >= hi) {
+        hi = need_lo;
+      }
+      lo = need_lo;
+      if (need_hi > hi) {
+        gemm_rows_in_place((need_hi - hi) * cp.w, image + hi * cp.w * in_channels, in_channels,
+                           f.expand, window + (hi - lo) * row_floats, hidden, expand_epilogue);
+        hi = need_hi;
+      }
+      // The window as an image of rows [lo, hi): rows above lo read as padding, and none of
+      // the band's taps reaches them.
+      detail::DepthwiseNhwcGeometry g = geometry;
+      g.h = hi - lo;
+      g.pad_top = a.pad_top + lo;
+      for (int64_t op = p0; op < p1; ++op)
+        detail::depthwise_nhwc_row(window, g, interior, cp.q, op, 0, hidden,
+                                   y.data() + (n * cp.p + op) * cp.q * hidden, nullptr);
+    }
+  });
+  return y;
+}
+
+}  // namespace FOVEA_CPU_ISA
+}  // namespace fovea::cpu

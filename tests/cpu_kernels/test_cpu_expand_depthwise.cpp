@@ -1,0 +1,165 @@
+// The fused 1×1 expansion + depthwise conv (cpu/expand_depthwise_nhwc.hpp) against the two
+// convs run one after the other (bit for bit) and against the reference, over random shapes,
+// band sizes and thread counts; and nn::expand_then_depthwise's choice of path.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "fovea/core/rng.hpp"
+#include "fovea/cpu/conv2d_depthwise_nhwc.hpp"
+#include "fovea/cpu/conv2d_nhwc.hpp"
+#include "fovea/cpu/expand_depthwise_nhwc.hpp"
+#include "fovea/nn/expand_depthwise.hpp"
+#include "fovea/ops/conv2d/conv2d.hpp"
+#include "harness/compare.hpp"
+
+using fovea::ActivationKind;
+using fovea::Conv2dAttrs;
+using fovea::Conv2dEpilogue;
+using fovea::Layout;
+using fovea::Shape;
+using fovea::Tensor;
+
+namespace {
+
+struct Block {
+  int64_t n, c, h, w, hidden, kernel;
+  Conv2dAttrs attrs;  // the depthwise conv's
+  int64_t window_bytes;
+
+  std::string str() const {
+    std::ostringstream out;
+    out << "N=" << n << " C=" << c << " H=" << h << " W=" << w << " hidden=" << hidden
+        << " kernel=" << kernel << " stride=" << attrs.stride_h << "x" << attrs.stride_w
+        << " pad=" << attrs.pad_top << "," << attrs.pad_left << "," << attrs.pad_bottom << ","
+        << attrs.pad_right << " dilation=" << attrs.dilation_h << "x" << attrs.dilation_w
+        << " window_bytes=" << window_bytes;
+    return out.str();
+  }
+};
+
+Tensor<float> random(const Shape& shape, uint64_t seed) {
+  Tensor<float> t(shape);
+  t.fill_uniform(seed, -1, 1);
+  return t;
+}
+
+// Random blocks: odd sizes, strides 1 and 2, asymmetric padding, dilation, hidden widths
+// that are not whole vectors, and windows from one output row's rows up to the whole image.
+Block random_block(fovea::Rng& rng) {
+  Block b;
+  b.n = 1 + static_cast<int64_t>(rng.below(3));
+  b.c = 1 + static_cast<int64_t>(rng.below(24));
+  // One input and one hidden channel would make the unfused expansion a depthwise conv,
+  // whose kernel rounds once (a fused multiply-add with the bias) where the GEMM rounds twice.
+  b.hidden = (b.c == 1 ? 2 : 1) + static_cast<int64_t>(rng.below(70));
+  b.kernel = rng.below(2) == 0 ? 3 : 5;
+  const int64_t stride = 1 + static_cast<int64_t>(rng.below(2));
+  const int64_t dilation = rng.below(4) == 0 ? 2 : 1;
+  const int64_t span = (b.kernel - 1) * dilation + 1;
+  b.h = span + static_cast<int64_t>(rng.below(30));
+  b.w = span + static_cast<int64_t>(rng.below(30));
+  b.attrs = Conv2dAttrs::make(stride, 0, dilation, b.hidden);
+  b.attrs.pad_top = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
+  b.attrs.pad_bottom = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
+  b.attrs.pad_left = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
+  b.attrs.pad_right = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
+  const int64_t row_bytes = b.w * b.hidden * 4;
+  b.window_bytes = row_bytes * static_cast<int64_t>(1 + rng.below(static_cast<uint64_t>(b.h + 2)));
+  return b;
+}
+
+void check_block(const Block& b, int threads) {
+  INFO(b.str(), " threads=", threads);
+  fovea::set_num_threads(threads);
+  const Tensor<float> x = random(Shape{b.n, b.c, b.h, b.w}, 1);
+  const Tensor<float> expand_w = random(Shape{b.hidden, b.c, 1, 1}, 2);
+  const Tensor<float> expand_b = random(Shape{b.hidden}, 3);
+  const Tensor<float> dw_w = random(Shape{b.hidden, 1, b.kernel, b.kernel}, 4);
+  const Tensor<float> dw_b = random(Shape{b.hidden}, 5);
+  const Conv2dAttrs pointwise = Conv2dAttrs::make(1, 0);
+  Conv2dAttrs depthwise = b.attrs;
+  depthwise.groups = b.hidden;
+
+  // The reference, in NCHW.
+  const Tensor<float> want = fovea::conv2d_fused_reference(
+      fovea::conv2d_fused_reference(x, expand_w, expand_b, pointwise,
+                                    Conv2dEpilogue{ActivationKind::relu6, nullptr}),
+      dw_w, dw_b, depthwise, Conv2dEpilogue{ActivationKind::silu, nullptr});
+  // The two NHWC kernels one after the other.
+  const Tensor<float> xh = x.to_layout(Layout::nhwc);
+  const Tensor<float> unfused =
+      fovea::conv2d_fused(fovea::conv2d_fused(xh, expand_w, expand_b, pointwise,
+                                              Conv2dEpilogue{ActivationKind::relu6, nullptr}),
+                          dw_w, dw_b, depthwise, Conv2dEpilogue{ActivationKind::silu, nullptr});
+  REQUIRE(fovea::last_kernel("conv2d").find("nhwc_depthwise") != std::string::npos);
+
+  const fovea::Conv2dParams ep = fovea::Conv2dParams::make(xh.shape(), expand_w.shape(), pointwise);
+  const fovea::Conv2dParams dp =
+      fovea::Conv2dParams::make(ep.output_shape(), dw_w.shape(), depthwise);
+  const auto packed_expand = fovea::cpu::conv2d_nhwc_pointwise_prepare(expand_w, ep);
+  const auto packed_dw = fovea::cpu::conv2d_depthwise_nhwc_prepare(dw_w, dp);
+  const Tensor<float> fused = fovea::cpu::expand_depthwise_nhwc(
+      xh, fovea::cpu::ExpandDepthwiseNhwc{
+              *static_cast<const fovea::cpu::PackedMatrixB*>(packed_expand.get()), expand_b.data(),
+              ActivationKind::relu6, dp,
+              *static_cast<const fovea::cpu::DepthwiseNhwcWeights*>(packed_dw.get()), dw_b.data(),
+              ActivationKind::silu, b.window_bytes});
+  REQUIRE(fused.layout() == Layout::nhwc);
+  REQUIRE(fused.shape() == want.shape());
+  CHECK(fovea::test::max_abs_error(fused, unfused) == 0);
+  CHECK(fovea::test::max_relative_error(fused, want) <= 1e-4);
+}
+
+}  // namespace
+
+TEST_SUITE("cpu") {
+  TEST_CASE("expand_depthwise_nhwc is the two convs to the bit on random blocks") {
+    fovea::Rng rng(2026);
+    for (int i = 0; i < 60; ++i) {
+      const Block b = random_block(rng);
+      check_block(b, 1 + i % 2);
+    }
+  }
+
+  TEST_CASE("expand_depthwise_nhwc on MobileNetV2-like planes with several bands") {
+    // 3×3 stride 2 on an even plane, 5×5 stride 1, a one-row window (every band keeps rows).
+    const Conv2dAttrs s2 = Conv2dAttrs::make(2, 1, 1, 48);
+    const Conv2dAttrs k5 = Conv2dAttrs::make(1, 2, 1, 40);
+    for (const int threads : {1, 2}) {
+      check_block(Block{1, 16, 40, 36, 48, 3, s2, 36 * 48 * 4 * 7}, threads);
+      check_block(Block{2, 24, 29, 31, 40, 5, k5, 31 * 40 * 4 * 9}, threads);
+      check_block(Block{1, 8, 21, 17, 33, 3, Conv2dAttrs::make(1, 1, 1, 33), 1}, threads);
+    }
+  }
+
+  TEST_CASE("expand_then_depthwise fuses NHWC inputs and runs the convs for NCHW ones") {
+    fovea::set_num_threads(2);
+    fovea::nn::Conv2d expand(12, 40, 1, Conv2dAttrs::make(1, 0), true);
+    fovea::nn::Conv2d depthwise(40, 40, 3, Conv2dAttrs::make(2, 1, 1, 40), true);
+    for (auto* layer : {&expand, &depthwise}) {
+      layer->weight().fill_uniform(7, -1, 1);
+      layer->bias().fill_uniform(8, -1, 1);
+      layer->set_training(false);
+      layer->set_weight_caching(true);
+    }
+    const Tensor<float> x = random(Shape{1, 12, 23, 19}, 9);
+    const Tensor<float> nchw = fovea::nn::expand_then_depthwise(x, expand, ActivationKind::silu,
+                                                                depthwise, ActivationKind::relu);
+    CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
+    const Tensor<float> nhwc = fovea::nn::expand_then_depthwise(
+        x.to_layout(Layout::nhwc), expand, ActivationKind::silu, depthwise, ActivationKind::relu);
+    CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise") != std::string::npos);
+    CHECK(nhwc.layout() == Layout::nhwc);
+    CHECK(fovea::test::max_relative_error(nhwc, nchw) <= 1e-4);
+
+    fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
+    const Tensor<float> reference = fovea::nn::expand_then_depthwise(
+        x.to_layout(Layout::nhwc), expand, ActivationKind::silu, depthwise, ActivationKind::relu);
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
+    fovea::set_kernel_policy(fovea::KernelPolicy::best);
+    CHECK(fovea::test::max_relative_error(nhwc, reference) <= 1e-4);
+  }
+}
