@@ -1,6 +1,6 @@
-// The fused 1×1 expansion + depthwise conv (cpu/expand_depthwise_nhwc.hpp) against the two
-// convs run one after the other (bit for bit) and against the reference, over random shapes,
-// band sizes and thread counts; and nn::expand_then_depthwise's choice of path.
+// The fused 1×1 expansion + depthwise conv (+ projection) (cpu/expand_depthwise_nhwc.hpp)
+// against the convs run one after the other (bit for bit) and against the reference, over
+// random shapes, band sizes and thread counts; and nn::expand_depthwise_project's choice.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -28,15 +28,17 @@ struct Block {
   int64_t n, c, h, w, hidden, kernel;
   Conv2dAttrs attrs;  // the depthwise conv's
   int64_t window_bytes;
+  int64_t out = 0;        // > 0: a projection to this many channels
+  bool residual = false;  // with the projection: add a residual
 
   std::string str() const {
-    std::ostringstream out;
-    out << "N=" << n << " C=" << c << " H=" << h << " W=" << w << " hidden=" << hidden
+    std::ostringstream text;
+    text << "N=" << n << " C=" << c << " H=" << h << " W=" << w << " hidden=" << hidden
         << " kernel=" << kernel << " stride=" << attrs.stride_h << "x" << attrs.stride_w
         << " pad=" << attrs.pad_top << "," << attrs.pad_left << "," << attrs.pad_bottom << ","
         << attrs.pad_right << " dilation=" << attrs.dilation_h << "x" << attrs.dilation_w
-        << " window_bytes=" << window_bytes;
-    return out.str();
+        << " window_bytes=" << window_bytes << " out=" << out << " residual=" << residual;
+    return text.str();
   }
 };
 
@@ -68,6 +70,11 @@ Block random_block(fovea::Rng& rng) {
   b.attrs.pad_right = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
   const int64_t row_bytes = b.w * b.hidden * 4;
   b.window_bytes = row_bytes * static_cast<int64_t>(1 + rng.below(static_cast<uint64_t>(b.h + 2)));
+  if (rng.below(2) == 0) {
+    // One hidden and one output channel would make the unfused projection a depthwise conv.
+    b.out = (b.hidden == 1 ? 2 : 1) + static_cast<int64_t>(rng.below(40));
+    b.residual = rng.below(2) == 0;
+  }
   return b;
 }
 
@@ -101,24 +108,55 @@ void check_block(const Block& b, int threads) {
       fovea::Conv2dParams::make(ep.output_shape(), dw_w.shape(), depthwise);
   const auto packed_expand = fovea::cpu::conv2d_nhwc_pointwise_prepare(expand_w, ep);
   const auto packed_dw = fovea::cpu::conv2d_depthwise_nhwc_prepare(dw_w, dp);
-  const Tensor<float> fused = fovea::cpu::expand_depthwise_nhwc(
-      xh, fovea::cpu::ExpandDepthwiseNhwc{
-              *static_cast<const fovea::cpu::PackedMatrixB*>(packed_expand.get()), expand_b.data(),
-              ActivationKind::relu6, dp,
-              *static_cast<const fovea::cpu::DepthwiseNhwcWeights*>(packed_dw.get()), dw_b.data(),
-              ActivationKind::silu, b.window_bytes});
+  const fovea::cpu::ExpandDepthwiseNhwc f{
+      *static_cast<const fovea::cpu::PackedMatrixB*>(packed_expand.get()),
+      expand_b.data(),
+      ActivationKind::relu6,
+      dp,
+      *static_cast<const fovea::cpu::DepthwiseNhwcWeights*>(packed_dw.get()),
+      dw_b.data(),
+      ActivationKind::silu,
+      b.window_bytes};
+  if (b.out == 0) {
+    const Tensor<float> fused = fovea::cpu::expand_depthwise_nhwc(xh, f);
+    REQUIRE(fused.layout() == Layout::nhwc);
+    REQUIRE(fused.shape() == want.shape());
+    CHECK(fovea::test::max_abs_error(fused, unfused) == 0);
+    CHECK(fovea::test::max_relative_error(fused, want) <= 1e-4);
+    return;
+  }
+  // With the projection (and a residual), against the third conv run after the two.
+  const Tensor<float> project_w = random(Shape{b.out, b.hidden, 1, 1}, 6);
+  const Tensor<float> project_b = random(Shape{b.out}, 7);
+  const Tensor<float> residual = random(Shape{b.n, b.out, dp.p, dp.q}, 8);
+  const Tensor<float> residual_h = residual.to_layout(Layout::nhwc);
+  const Conv2dEpilogue project_nchw{ActivationKind::identity, b.residual ? &residual : nullptr};
+  const Conv2dEpilogue project_nhwc{ActivationKind::identity, b.residual ? &residual_h : nullptr};
+  const Tensor<float> want_projected =
+      fovea::conv2d_fused_reference(want, project_w, project_b, pointwise, project_nchw);
+  const Tensor<float> unfused_projected =
+      fovea::conv2d_fused(unfused, project_w, project_b, pointwise, project_nhwc);
+  REQUIRE(fovea::last_kernel("conv2d").find("nhwc_pointwise") != std::string::npos);
+  const fovea::Conv2dParams pp =
+      fovea::Conv2dParams::make(unfused.shape(), project_w.shape(), pointwise);
+  const auto packed_project = fovea::cpu::conv2d_nhwc_pointwise_prepare(project_w, pp);
+  const Tensor<float> fused = fovea::cpu::expand_depthwise_project_nhwc(
+      xh, f,
+      fovea::cpu::ProjectNhwc{*static_cast<const fovea::cpu::PackedMatrixB*>(packed_project.get()),
+                              project_b.data(), ActivationKind::identity,
+                              b.residual ? residual_h.data() : nullptr});
   REQUIRE(fused.layout() == Layout::nhwc);
-  REQUIRE(fused.shape() == want.shape());
-  CHECK(fovea::test::max_abs_error(fused, unfused) == 0);
-  CHECK(fovea::test::max_relative_error(fused, want) <= 1e-4);
+  REQUIRE(fused.shape() == want_projected.shape());
+  CHECK(fovea::test::max_abs_error(fused, unfused_projected) == 0);
+  CHECK(fovea::test::max_relative_error(fused, want_projected) <= 1e-4);
 }
 
 }  // namespace
 
 TEST_SUITE("cpu") {
-  TEST_CASE("expand_depthwise_nhwc is the two convs to the bit on random blocks") {
+  TEST_CASE("expand_depthwise_nhwc is the separate convs to the bit on random blocks") {
     fovea::Rng rng(2026);
-    for (int i = 0; i < 60; ++i) {
+    for (int i = 0; i < 80; ++i) {
       const Block b = random_block(rng);
       check_block(b, 1 + i % 2);
     }
@@ -132,10 +170,13 @@ TEST_SUITE("cpu") {
       check_block(Block{1, 16, 40, 36, 48, 3, s2, 36 * 48 * 4 * 7}, threads);
       check_block(Block{2, 24, 29, 31, 40, 5, k5, 31 * 40 * 4 * 9}, threads);
       check_block(Block{1, 8, 21, 17, 33, 3, Conv2dAttrs::make(1, 1, 1, 33), 1}, threads);
+      check_block(Block{1, 16, 40, 36, 48, 3, s2, 36 * 48 * 4 * 7, 24, false}, threads);
+      check_block(Block{2, 24, 29, 31, 40, 5, k5, 31 * 40 * 4 * 9, 24, true}, threads);
+      check_block(Block{1, 8, 21, 17, 33, 3, Conv2dAttrs::make(1, 1, 1, 33), 1, 8, true}, threads);
     }
   }
 
-  TEST_CASE("expand_then_depthwise fuses NHWC inputs and runs the convs for NCHW ones") {
+  TEST_CASE("expand_depthwise_project fuses NHWC inputs and runs the convs for NCHW ones") {
     fovea::set_num_threads(2);
     fovea::nn::Conv2d expand(12, 40, 1, Conv2dAttrs::make(1, 0), true);
     fovea::nn::Conv2d depthwise(40, 40, 3, Conv2dAttrs::make(2, 1, 1, 40), true);
@@ -146,20 +187,41 @@ TEST_SUITE("cpu") {
       layer->set_weight_caching(true);
     }
     const Tensor<float> x = random(Shape{1, 12, 23, 19}, 9);
-    const Tensor<float> nchw = fovea::nn::expand_then_depthwise(x, expand, ActivationKind::silu,
-                                                                depthwise, ActivationKind::relu);
+    const Tensor<float> nchw = fovea::nn::expand_depthwise_project(x, expand, ActivationKind::silu,
+                                                                   depthwise, ActivationKind::relu);
     CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
-    const Tensor<float> nhwc = fovea::nn::expand_then_depthwise(
+    const Tensor<float> nhwc = fovea::nn::expand_depthwise_project(
         x.to_layout(Layout::nhwc), expand, ActivationKind::silu, depthwise, ActivationKind::relu);
     CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise") != std::string::npos);
     CHECK(nhwc.layout() == Layout::nhwc);
     CHECK(fovea::test::max_relative_error(nhwc, nchw) <= 1e-4);
 
     fovea::set_kernel_policy(fovea::KernelPolicy::reference_only);
-    const Tensor<float> reference = fovea::nn::expand_then_depthwise(
+    const Tensor<float> reference = fovea::nn::expand_depthwise_project(
         x.to_layout(Layout::nhwc), expand, ActivationKind::silu, depthwise, ActivationKind::relu);
     CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
     fovea::set_kernel_policy(fovea::KernelPolicy::best);
     CHECK(fovea::test::max_relative_error(nhwc, reference) <= 1e-4);
+
+    // With a projection and a residual: one pass for NHWC, the three convs for NCHW.
+    fovea::nn::Conv2d projection(40, 16, 1, Conv2dAttrs::make(1, 0), true);
+    projection.weight().fill_uniform(10, -1, 1);
+    projection.bias().fill_uniform(11, -1, 1);
+    projection.set_training(false);
+    const Tensor<float> residual = random(Shape{1, 16, 12, 10}, 12);
+    const Tensor<float> residual_h = residual.to_layout(Layout::nhwc);
+    const Tensor<float> projected_nchw = fovea::nn::expand_depthwise_project(
+        x, expand, ActivationKind::silu, depthwise, ActivationKind::relu, &projection, &residual);
+    CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
+    const Tensor<float> projected_nhwc = fovea::nn::expand_depthwise_project(
+        x.to_layout(Layout::nhwc), expand, ActivationKind::silu, depthwise, ActivationKind::relu,
+        &projection, &residual_h);
+    CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise_project") != std::string::npos);
+    CHECK(fovea::test::max_relative_error(projected_nhwc, projected_nchw) <= 1e-4);
+    // A residual of the wrong shape is left to the conv, which names the problem.
+    CHECK_THROWS_WITH_AS(
+        fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,
+                                            depthwise, ActivationKind::relu, &projection, &x),
+        doctest::Contains("residual"), fovea::Error);
   }
 }

@@ -1,5 +1,7 @@
 // A 1×1 expansion and the depthwise conv after it in one pass, in NHWC: MobileNetV2's and
-// EfficientNet's blocks start act(depthwise(act(pointwise(x)))).
+// EfficientNet's blocks start act(depthwise(act(pointwise(x)))); and optionally the 1×1
+// projection after them too (MobileNetV2's whole block; EfficientNet's has squeeze-excitation,
+// which needs the whole image, before it).
 //
 // Run as two convs, the expansion writes its whole output (96 × 112 × 112 floats, 4.8 MB, in
 // MobileNetV2's second block) and the depthwise conv reads it back, both from memory: those
@@ -9,8 +11,8 @@
 // to the window's front), never expanded twice; with several threads on one image each takes
 // a range of rows, and only the rows where ranges meet are expanded twice.
 //
-// The arithmetic is the two kernels' own, per output element in the same order, so the result
-// is the unfused path's to the bit (gemm_rows_in_place and depthwise_nhwc_row).
+// The arithmetic is the separate kernels' own, per output element in the same order, so the
+// result is the unfused path's to the bit (gemm_rows_in_place and depthwise_nhwc_row).
 #pragma once
 
 #include <algorithm>
@@ -35,12 +37,25 @@ struct ExpandDepthwiseNhwc {
   const DepthwiseNhwcWeights& depthwise_weights;
   const float* depthwise_bias;  // or null
   ActivationKind depthwise_act;
-  // A thread's window of expanded rows holds at most this much (at least the rows one output
-  // row reads): half of L2, so the window and the band's output share it.
+  // What a thread's window of expanded rows (and, with a projection, its band of depthwise
+  // rows) may hold; at least one output row's worth is used whatever it says. Half of L2, so
+  // the band's input and output share it.
   int64_t window_bytes = kGemmL2Bytes / 2;
 };
 
-inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandDepthwiseNhwc& f) {
+// An optional third stage: the block's 1×1 projection of the depthwise rows, run on each band
+// as it is made, with its bias, activation and residual (NHWC, the output's shape).
+struct ProjectNhwc {
+  const PackedMatrixB& weights;  // conv2d_nhwc_pointwise_prepare's packing: [C_hidden, C_out]
+  const float* bias;             // or null
+  ActivationKind act;
+  const float* residual;  // or null
+};
+
+namespace detail {
+
+inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandDepthwiseNhwc& f,
+                                           const ProjectNhwc* project) {
   const Conv2dParams& cp = f.depthwise;
   const Conv2dAttrs& a = cp.attrs;
   const int64_t in_channels = x.dim(1), hidden = cp.c;
@@ -49,20 +64,28 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
               "expand_depthwise_nhwc: input ", x.shape(), " does not fit the expansion [",
               f.expand.rows(), ", ", f.expand.cols(), "] and depthwise input ", cp.n, "x", cp.c,
               "x", cp.h, "x", cp.w);
-  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
-  const int64_t row_floats = cp.w * hidden;
+  FOVEA_CHECK(project == nullptr || project->weights.rows() == hidden,
+              "expand_depthwise_nhwc: the projection takes ", project->weights.rows(),
+              " channels, the depthwise conv gives ", hidden);
+  const int64_t out_channels = project != nullptr ? project->weights.cols() : hidden;
+  Tensor<float> y =
+      Tensor<float>::uninitialized(Shape{cp.n, out_channels, cp.p, cp.q}, Layout::nhwc);
+  const int64_t row_floats = cp.w * hidden;                                // an expanded row
+  const int64_t band_row_floats = project != nullptr ? cp.q * hidden : 0;  // a depthwise row kept
   const int64_t span = (cp.r - 1) * a.dilation_h + 1;  // input rows one output row reads
-  // Output rows per band: as many as fit the window, at least one.
-  const int64_t window_rows_wanted =
-      std::max<int64_t>(span, f.window_bytes / (row_floats * int64_t{sizeof(float)}));
-  const int64_t band = (window_rows_wanted - span) / a.stride_h + 1;
+  // Output rows per band: as many as fit window_bytes, at least one. A band of b rows reads
+  // (b - 1) · stride + span expanded rows.
+  const int64_t per_band_row = int64_t{sizeof(float)} * (a.stride_h * row_floats + band_row_floats);
+  const int64_t fixed = int64_t{sizeof(float)} * (span - a.stride_h) * row_floats;
+  const int64_t band = std::max<int64_t>(1, (f.window_bytes - fixed) / per_band_row);
   const int64_t window_rows = std::min(cp.h, (band - 1) * a.stride_h + span);
   // One range of rows per task: the images, each split so every thread has one.
   const int threads = threads_available();
   const int64_t splits = std::min<int64_t>(cp.p, (threads + cp.n - 1) / cp.n);
   const int64_t rows_per_split = (cp.p + splits - 1) / splits;
-  // A window per thread; a nested loop runs on its caller's thread alone.
-  AlignedBuffer windows(threads * window_rows * row_floats);
+  // A window (and band) per thread; a nested loop runs on its caller's thread alone.
+  const int64_t per_thread = window_rows * row_floats + band * band_row_floats;
+  AlignedBuffer scratch(threads * per_thread);
   GemmEpilogue expand_epilogue;
   expand_epilogue.col_bias = f.expand_bias;
   expand_epilogue.act = f.expand_act;
@@ -74,8 +97,8 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
     const int64_t p_begin = task % splits * rows_per_split;
     const int64_t p_end = std::min(cp.p, p_begin + rows_per_split);
     const float* image = x.data() + n * cp.h * cp.w * in_channels;
-    float* window =
-        windows.data() + (threads == 1 ? 0 : ThreadPool::thread_index()) * window_rows * row_floats;
+    float* window = scratch.data() + (threads == 1 ? 0 : ThreadPool::thread_index()) * per_thread;
+    float* band_rows = window + window_rows * row_floats;
     int64_t lo = 0, hi = 0;  // the window holds expanded rows [lo, hi)
     for (int64_t p0 = p_begin; p0 < p_end; p0 += band) {
       const int64_t p1 = std::min(p_end, p0 + band);
@@ -99,12 +122,38 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       detail::DepthwiseNhwcGeometry g = geometry;
       g.h = hi - lo;
       g.pad_top = a.pad_top + lo;
+      const int64_t first_pixel = (n * cp.p + p0) * cp.q;
+      float* depthwise_out = project != nullptr ? band_rows : y.data() + first_pixel * hidden;
       for (int64_t op = p0; op < p1; ++op)
         detail::depthwise_nhwc_row(window, g, interior, cp.q, op, 0, hidden,
-                                   y.data() + (n * cp.p + op) * cp.q * hidden, nullptr);
+                                   depthwise_out + (op - p0) * cp.q * hidden, nullptr);
+      if (project != nullptr) {
+        GemmEpilogue e;
+        e.col_bias = project->bias;
+        e.act = project->act;
+        if (project->residual != nullptr) {
+          e.residual = project->residual + first_pixel * out_channels;
+          e.ld_residual = out_channels;
+        }
+        gemm_rows_in_place((p1 - p0) * cp.q, band_rows, hidden, project->weights,
+                           y.data() + first_pixel * out_channels, out_channels, e);
+      }
     }
   });
   return y;
+}
+
+}  // namespace detail
+
+inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandDepthwiseNhwc& f) {
+  return detail::expand_depthwise_nhwc(x, f, nullptr);
+}
+
+// The same, each band then projected: MobileNetV2's whole inverted residual block in one pass.
+inline Tensor<float> expand_depthwise_project_nhwc(const Tensor<float>& x,
+                                                   const ExpandDepthwiseNhwc& f,
+                                                   const ProjectNhwc& project) {
+  return detail::expand_depthwise_nhwc(x, f, &project);
 }
 
 }  // namespace FOVEA_CPU_ISA

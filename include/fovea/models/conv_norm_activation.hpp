@@ -50,13 +50,16 @@ class Conv2dNormActivation : public nn::Sequential {
   }
 
   // depthwise(block(x)) for this block, a 1×1 expansion, and the depthwise block after it,
-  // both run fused: one pass over the image where the CPU kernels allow
+  // then `projection` (a 1×1 conv without activation) and `residual` if given; every block
+  // run fused, as one pass over the image where the CPU kernels allow
   // (nn/expand_depthwise.hpp).
-  Tensor<float> forward_into_depthwise(Conv2dNormActivation& depthwise, const Tensor<float>& x) {
+  Tensor<float> forward_into_depthwise(Conv2dNormActivation& depthwise, const Tensor<float>& x,
+                                       nn::Conv2d* projection = nullptr,
+                                       const Tensor<float>* residual = nullptr) {
     FOVEA_CHECK(runs_fused() && depthwise.runs_fused(),
                 "Conv2dNormActivation::forward_into_depthwise needs two folded blocks");
-    return nn::expand_then_depthwise(x, *conv_, epilogue_.act, *depthwise.conv_,
-                                     depthwise.epilogue_.act);
+    return nn::expand_depthwise_project(x, *conv_, epilogue_.act, *depthwise.conv_,
+                                        depthwise.epilogue_.act, projection, residual);
   }
 
   std::string kind() const override { return "Conv2dNormActivation"; }

@@ -40,12 +40,13 @@ class InvertedResidual : public nn::Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     if (!training() && projection_norm_->folded()) {
-      // Inference, folded: the expansion and the depthwise conv in one pass, and the projection
-      // conv adds x in its epilogue.
-      const Tensor<float> y = expand_ != nullptr ? expand_->forward_into_depthwise(*depthwise_, x)
-                                                 : depthwise_->forward(x);
-      return projection_->forward_fused(
-          y, Conv2dEpilogue{ActivationKind::identity, use_residual_ ? &x : nullptr});
+      // Inference, folded: the whole block in one pass where the kernels allow, the
+      // projection conv adding x in its epilogue.
+      const Tensor<float>* residual = use_residual_ ? &x : nullptr;
+      if (expand_ != nullptr)
+        return expand_->forward_into_depthwise(*depthwise_, x, projection_, residual);
+      return projection_->forward_fused(depthwise_->forward(x),
+                                        Conv2dEpilogue{ActivationKind::identity, residual});
     }
     return use_residual_ ? add(x, conv_->forward(x)) : conv_->forward(x);
   }

@@ -1,8 +1,9 @@
-// expand_then_depthwise: inference's depthwise(expand(x)) for a 1×1 expansion conv and the
-// depthwise conv after it (MobileNetV2's and EfficientNet's blocks), batch norms folded, each
-// with its activation. Where the CPU kernels would run both in NHWC, it runs them as one pass
-// over the image (cpu/expand_depthwise_nhwc.hpp), with the layers' own packed weights;
-// otherwise, as two convs. The result is the same bits either way.
+// Inference's inverted-residual blocks with folded batch norms: a 1×1 expansion conv, the
+// depthwise conv after it, each with its activation, and optionally the 1×1 projection after
+// them with its residual (MobileNetV2's whole block). Where the CPU kernels would run every conv
+// in NHWC (the pointwise GEMM and the depthwise kernel), they run as one pass over the image
+// (cpu/expand_depthwise_nhwc.hpp) with the layers' own packed weights; otherwise, as separate
+// convs. The result is the same bits either way.
 #pragma once
 
 #include <memory>
@@ -16,40 +17,80 @@
 
 namespace fovea::nn {
 
-inline Tensor<float> expand_then_depthwise(const Tensor<float>& x, Conv2d& expand,
-                                           ActivationKind expand_act, Conv2d& depthwise,
-                                           ActivationKind depthwise_act) {
-  const Conv2d& expand_layer = expand;  // const access keeps the packed weights
-  const Conv2d& depthwise_layer = depthwise;
+namespace detail {
+
+// The NHWC kernel the table gives `layer` on an NHWC input of `shape` when it is `run`; else
+// null (another kernel, the reference policy, or a shape the layer rejects).
+inline const cpu::Conv2dKernel* nhwc_kernel_if(const Conv2d& layer, const Shape& shape,
+                                               Tensor<float> (*run)(const Conv2dCall&),
+                                               Conv2dParams& params) {
+  params = Conv2dParams::make(shape, layer.weight().shape(), layer.attrs());
+  const cpu::Conv2dKernel* kernel =
+      choose_kernel(cpu::conv2d_kernels(), Conv2dProblem{params, Layout::nhwc, Layout::nhwc});
+  return kernel != nullptr && kernel->run.run == run ? kernel : nullptr;
+}
+
+inline const float* bias_of(const Conv2d& layer) {
+  return layer.has_bias() ? layer.bias().data() : nullptr;
+}
+
+}  // namespace detail
+
+// projection(depthwise(expand(x))) + residual, or depthwise(expand(x)) without a projection.
+// The projection has no activation (a linear bottleneck); `residual` may be null.
+inline Tensor<float> expand_depthwise_project(const Tensor<float>& x, Conv2d& expand,
+                                              ActivationKind expand_act, Conv2d& depthwise,
+                                              ActivationKind depthwise_act,
+                                              Conv2d* projection = nullptr,
+                                              const Tensor<float>* residual = nullptr) {
+  const Conv2d& e = expand;  // const access keeps the packed weights
+  const Conv2d& d = depthwise;
   if (x.rank() == 4 && x.layout() == Layout::nhwc) {
-    const Conv2dParams ep =
-        Conv2dParams::make(x.shape(), expand_layer.weight().shape(), expand_layer.attrs());
-    const Conv2dParams dp = Conv2dParams::make(ep.output_shape(), depthwise_layer.weight().shape(),
-                                               depthwise_layer.attrs());
+    Conv2dParams ep, dp, pp;
     const cpu::Conv2dKernel* ek =
-        choose_kernel(cpu::conv2d_kernels(), Conv2dProblem{ep, Layout::nhwc, Layout::nhwc});
+        detail::nhwc_kernel_if(e, x.shape(), cpu::conv2d_nhwc_pointwise_run, ep);
     const cpu::Conv2dKernel* dk =
-        choose_kernel(cpu::conv2d_kernels(), Conv2dProblem{dp, Layout::nhwc, Layout::nhwc});
-    if (ek != nullptr && dk != nullptr && ek->run.run == cpu::conv2d_nhwc_pointwise_run &&
-        dk->run.run == cpu::conv2d_depthwise_nhwc_run) {
-      static const std::string name =
+        ek != nullptr
+            ? detail::nhwc_kernel_if(d, ep.output_shape(), cpu::conv2d_depthwise_nhwc_run, dp)
+            : nullptr;
+    const cpu::Conv2dKernel* pk =
+        dk != nullptr && projection != nullptr
+            ? detail::nhwc_kernel_if(std::as_const(*projection), dp.output_shape(),
+                                     cpu::conv2d_nhwc_pointwise_run, pp)
+            : nullptr;
+    const bool residual_fits =
+        residual == nullptr || (residual->layout() == Layout::nhwc && pk != nullptr &&
+                                residual->shape() == pp.output_shape());
+    if (dk != nullptr && (projection == nullptr || pk != nullptr) && residual_fits) {
+      static const std::string fused =
           std::string("conv2d_f32_nhwc_expand_depthwise_") + cpu::kIsaName;
-      record_kernel("conv2d", name);
+      static const std::string fused_project =
+          std::string("conv2d_f32_nhwc_expand_depthwise_project_") + cpu::kIsaName;
+      record_kernel("conv2d", projection != nullptr ? fused_project : fused);
       const std::shared_ptr<const void> packed_expand = expand.prepared_weights(*ek, ep);
       const std::shared_ptr<const void> packed_depthwise = depthwise.prepared_weights(*dk, dp);
-      const auto bias = [](const Conv2d& layer) {
-        return layer.has_bias() ? layer.bias().data() : nullptr;
-      };
-      return cpu::expand_depthwise_nhwc(
-          x, cpu::ExpandDepthwiseNhwc{
-                 *static_cast<const cpu::PackedMatrixB*>(packed_expand.get()), bias(expand_layer),
-                 expand_act, dp,
-                 *static_cast<const cpu::DepthwiseNhwcWeights*>(packed_depthwise.get()),
-                 bias(depthwise_layer), depthwise_act});
+      const cpu::ExpandDepthwiseNhwc f{
+          *static_cast<const cpu::PackedMatrixB*>(packed_expand.get()),
+          detail::bias_of(e),
+          expand_act,
+          dp,
+          *static_cast<const cpu::DepthwiseNhwcWeights*>(packed_depthwise.get()),
+          detail::bias_of(d),
+          depthwise_act};
+      if (projection == nullptr) return cpu::expand_depthwise_nhwc(x, f);
+      const std::shared_ptr<const void> packed_projection = projection->prepared_weights(*pk, pp);
+      return cpu::expand_depthwise_project_nhwc(
+          x, f,
+          cpu::ProjectNhwc{*static_cast<const cpu::PackedMatrixB*>(packed_projection.get()),
+                           detail::bias_of(*projection), ActivationKind::identity,
+                           residual != nullptr ? residual->data() : nullptr});
     }
   }
-  return depthwise.forward_fused(expand.forward_fused(x, Conv2dEpilogue{expand_act, nullptr}),
-                                 Conv2dEpilogue{depthwise_act, nullptr});
+  Tensor<float> y =
+      depthwise.forward_fused(expand.forward_fused(x, Conv2dEpilogue{expand_act, nullptr}),
+                              Conv2dEpilogue{depthwise_act, nullptr});
+  if (projection == nullptr) return y;
+  return projection->forward_fused(y, Conv2dEpilogue{ActivationKind::identity, residual});
 }
 
 }  // namespace fovea::nn
