@@ -34,10 +34,10 @@ struct Block {
   std::string str() const {
     std::ostringstream text;
     text << "N=" << n << " C=" << c << " H=" << h << " W=" << w << " hidden=" << hidden
-        << " kernel=" << kernel << " stride=" << attrs.stride_h << "x" << attrs.stride_w
-        << " pad=" << attrs.pad_top << "," << attrs.pad_left << "," << attrs.pad_bottom << ","
-        << attrs.pad_right << " dilation=" << attrs.dilation_h << "x" << attrs.dilation_w
-        << " window_bytes=" << window_bytes << " out=" << out << " residual=" << residual;
+         << " kernel=" << kernel << " stride=" << attrs.stride_h << "x" << attrs.stride_w
+         << " pad=" << attrs.pad_top << "," << attrs.pad_left << "," << attrs.pad_bottom << ","
+         << attrs.pad_right << " dilation=" << attrs.dilation_h << "x" << attrs.dilation_w
+         << " window_bytes=" << window_bytes << " out=" << out << " residual=" << residual;
     return text.str();
   }
 };
@@ -218,6 +218,10 @@ TEST_SUITE("cpu") {
         &projection, &residual_h);
     CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise_project") != std::string::npos);
     CHECK(fovea::test::max_relative_error(projected_nhwc, projected_nchw) <= 1e-4);
+    CHECK_THROWS_WITH_AS(
+        fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,
+                                            depthwise, ActivationKind::relu, nullptr, &residual_h),
+        doctest::Contains("none was given"), fovea::Error);
     // A residual of the wrong shape is left to the conv, which names the problem.
     CHECK_THROWS_WITH_AS(
         fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,

@@ -43,6 +43,8 @@ inline Tensor<float> expand_depthwise_project(const Tensor<float>& x, Conv2d& ex
                                               ActivationKind depthwise_act,
                                               Conv2d* projection = nullptr,
                                               const Tensor<float>* residual = nullptr) {
+  FOVEA_CHECK(residual == nullptr || projection != nullptr,
+              "expand_depthwise_project: a residual is added by the projection; none was given");
   const Conv2d& e = expand;  // const access keeps the packed weights
   const Conv2d& d = depthwise;
   if (x.rank() == 4 && x.layout() == Layout::nhwc) {
