@@ -47,8 +47,9 @@ class ModelOnDevice {
     device_model_ = std::make_unique<cuda::DeviceModel>(model, dtype);
 #else
     (void)dtype;
-    fail("--device cuda: this build has no CUDA support (configure with nvcc on the PATH and "
-         "-DFOVEA_CUDA=ON)");
+    fail(
+        "--device cuda: this build has no CUDA support (configure with nvcc on the PATH and "
+        "-DFOVEA_CUDA=ON)");
 #endif
   }
 

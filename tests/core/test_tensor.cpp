@@ -9,8 +9,8 @@ using namespace fovea;
 
 TEST_SUITE("cpu") {
   TEST_CASE("an uninitialized tensor owns aligned memory of its shape") {
-    fovea::Tensor<float> t = fovea::Tensor<float>::uninitialized(fovea::Shape{2, 3, 5, 7},
-                                                                 fovea::Layout::nhwc);
+    fovea::Tensor<float> t =
+        fovea::Tensor<float>::uninitialized(fovea::Shape{2, 3, 5, 7}, fovea::Layout::nhwc);
     CHECK(t.shape() == fovea::Shape{2, 3, 5, 7});
     CHECK(t.layout() == fovea::Layout::nhwc);
     CHECK(t.owns_memory());

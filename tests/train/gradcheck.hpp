@@ -22,8 +22,8 @@ inline double probe_sum(const Tensor<double>& y, const Tensor<double>& probe) {
 // Checks `analytic` (dL/dx) against finite differences of x ↦ probe_sum(f(x), probe), where x is
 // perturbed in place. Returns the largest error relative to max(1, |numeric|).
 inline double check_gradient(const char* what, Tensor<double>& x, const Tensor<double>& analytic,
-                             const std::function<Tensor<double>()>& f,
-                             const Tensor<double>& probe, double tolerance = 1e-6) {
+                             const std::function<Tensor<double>()>& f, const Tensor<double>& probe,
+                             double tolerance = 1e-6) {
   INFO(what);
   REQUIRE(analytic.shape() == x.shape());
   const double h = 1e-6;

@@ -28,8 +28,9 @@ TEST_SUITE("cpu") {
           if (std::abs(v - kink) < 1e-3) v += 0.01;
       }
       const Tensor<double> probe = random_tensor(x.shape(), 12);
-      check_gradient("x", x, activation_backward_reference(x, probe, kind),
-                     [&] { return activation_reference(x, kind); }, probe);
+      check_gradient(
+          "x", x, activation_backward_reference(x, probe, kind),
+          [&] { return activation_reference(x, kind); }, probe);
     }
   }
 
@@ -77,10 +78,11 @@ TEST_SUITE("cpu") {
     Pool2dAttrs a = Pool2dAttrs::make(3, 2, 1);
     a.ceil_mode = true;
     Tensor<double> x = random_tensor({2, 2, 7, 6}, 41);
-    const Tensor<double> probe = random_tensor(Pool2dParams::make(x.shape(), a, "").output_shape(),
-                                               42);
-    check_gradient("x", x, max_pool2d_backward_reference(x, probe, a),
-                   [&] { return max_pool2d_reference(x, a); }, probe);
+    const Tensor<double> probe =
+        random_tensor(Pool2dParams::make(x.shape(), a, "").output_shape(), 42);
+    check_gradient(
+        "x", x, max_pool2d_backward_reference(x, probe, a),
+        [&] { return max_pool2d_reference(x, a); }, probe);
   }
 
   TEST_CASE("max pool sends the gradient to the first maximum of a tie") {
@@ -103,19 +105,22 @@ TEST_SUITE("cpu") {
       Tensor<double> x = random_tensor({1, 2, 6, 7}, 51);
       const Tensor<double> probe =
           random_tensor(Pool2dParams::make(x.shape(), a, "").output_shape(), 52);
-      check_gradient("x", x, avg_pool2d_backward_reference(x.shape(), probe, a),
-                     [&] { return avg_pool2d_reference(x, a); }, probe);
+      check_gradient(
+          "x", x, avg_pool2d_backward_reference(x.shape(), probe, a),
+          [&] { return avg_pool2d_reference(x, a); }, probe);
     }
   }
 
   TEST_CASE("adaptive and global average pool gradients match finite differences") {
     Tensor<double> x = random_tensor({2, 3, 7, 5}, 61);
     const Tensor<double> probe = random_tensor({2, 3, 3, 2}, 62);
-    check_gradient("adaptive", x, adaptive_avg_pool2d_backward_reference(x.shape(), probe),
-                   [&] { return adaptive_avg_pool2d_reference(x, 3, 2); }, probe);
+    check_gradient(
+        "adaptive", x, adaptive_avg_pool2d_backward_reference(x.shape(), probe),
+        [&] { return adaptive_avg_pool2d_reference(x, 3, 2); }, probe);
     const Tensor<double> probe1 = random_tensor({2, 3, 1, 1}, 63);
-    check_gradient("global", x, adaptive_avg_pool2d_backward_reference(x.shape(), probe1),
-                   [&] { return global_avg_pool2d_reference(x); }, probe1);
+    check_gradient(
+        "global", x, adaptive_avg_pool2d_backward_reference(x.shape(), probe1),
+        [&] { return global_avg_pool2d_reference(x); }, probe1);
   }
 
   TEST_CASE("add gradients reduce over broadcast dimensions") {
@@ -130,8 +135,8 @@ TEST_SUITE("cpu") {
   TEST_CASE("flatten gradient is the reshaped output gradient") {
     Tensor<double> x = random_tensor({2, 3, 2, 2}, 81);
     const Tensor<double> probe = random_tensor({2, 12}, 82);
-    check_gradient("x", x, flatten_backward(x.shape(), probe), [&] { return flatten(x, 1); },
-                   probe);
+    check_gradient(
+        "x", x, flatten_backward(x.shape(), probe), [&] { return flatten(x, 1); }, probe);
   }
 
   TEST_CASE("squeeze-excitation gradients match finite differences") {

@@ -55,7 +55,8 @@ TEST_SUITE("cpu") {
     CHECK(r.grad[0] == doctest::Approx(0.25));
   }
 
-  TEST_CASE("focal loss with gamma 0 is cross-entropy and its gradient matches finite differences") {
+  TEST_CASE(
+      "focal loss with gamma 0 is cross-entropy and its gradient matches finite differences") {
     const Tensor<float> z = fixed_logits();
     const train::LossResult ce = train::cross_entropy(z, {2, 0});
     const train::LossResult f0 = train::focal_loss(z, {2, 0}, 0.0);

@@ -16,9 +16,7 @@ namespace {
 struct Fixture {
   Tensor<float> p{Shape{3}}, g{Shape{3}};
   std::vector<nn::NamedTensor> params() { return {{"p", &p, nn::TensorRole::parameter, &g}}; }
-  Fixture() {
-    p[0] = 0.5f, p[1] = -1.25f, p[2] = 2.0f;
-  }
+  Fixture() { p[0] = 0.5f, p[1] = -1.25f, p[2] = 2.0f; }
   void run(train::Optimizer& opt) {
     const float grads[3][3] = {{0.1f, -0.2f, 0.3f}, {0.05f, 0.4f, -0.6f}, {-0.3f, 0.1f, 0.2f}};
     for (const auto& step : grads) {
@@ -78,15 +76,22 @@ TEST_SUITE("cpu") {
 
   TEST_CASE("learning-rate schedules match torch") {
     // torch.optim.lr_scheduler values for steps 0, 1, 2, … with base lr 0.1.
-    const double one_cycle[] = {0.0040000000000000036, 0.052000000000000005, 0.1,
-                                0.09504846320134738,   0.0811745653949763,   0.06112620219362893,
-                                0.03887419780637107,   0.0188258346050237,   0.004951936798652629,
+    const double one_cycle[] = {0.0040000000000000036,
+                                0.052000000000000005,
+                                0.1,
+                                0.09504846320134738,
+                                0.0811745653949763,
+                                0.06112620219362893,
+                                0.03887419780637107,
+                                0.0188258346050237,
+                                0.004951936798652629,
                                 4e-07};
     const train::LrSchedule oc = train::one_cycle_lr(0.1, 10);
     for (int t = 0; t < 10; ++t)
       CHECK(oc(t) == doctest::Approx(one_cycle[t]).epsilon(1e-9));
-    const double cosine[] = {0.1, 0.0905463412215599, 0.06579634122155989, 0.035203658778440096,
-                             0.010453658778440105, 0.001};
+    const double cosine[] = {
+        0.1,  0.0905463412215599, 0.06579634122155989, 0.035203658778440096, 0.010453658778440105,
+        0.001};
     const train::LrSchedule cos = train::cosine_annealing_lr(0.1, 5, 0.001);
     for (int t = 0; t < 6; ++t)
       CHECK(cos(t) == doctest::Approx(cosine[t]).epsilon(1e-9));
@@ -94,8 +99,7 @@ TEST_SUITE("cpu") {
     for (int t = 0; t < 6; ++t)
       CHECK(train::step_lr(0.1, 2, 0.5)(t) == doctest::Approx(step[t]));
     const double linear[] = {0.025, 0.04375, 0.0625, 0.08125, 0.1, 0.1};
-    const train::LrSchedule warm =
-        train::linear_warmup(4, 0.25, [](int64_t) { return 0.1; });
+    const train::LrSchedule warm = train::linear_warmup(4, 0.25, [](int64_t) { return 0.1; });
     for (int t = 0; t < 6; ++t)
       CHECK(warm(t) == doctest::Approx(linear[t]));
   }

@@ -15,8 +15,8 @@
 namespace fovea::data {
 
 struct Augmentation {
-  int64_t pad = 0;            // place the image in a canvas this much larger on every side ...
-  bool random_crop = false;   // ... and crop it back at a random offset (else centred)
+  int64_t pad = 0;           // place the image in a canvas this much larger on every side ...
+  bool random_crop = false;  // ... and crop it back at a random offset (else centred)
   bool horizontal_flip = false;
   double max_rotation_degrees = 0;
   double brightness = 0;  // factor drawn from [1 − b, 1 + b]

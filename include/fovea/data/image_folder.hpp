@@ -35,10 +35,10 @@ inline ImageSet read_image_folder(const std::string& root, int64_t per_class_lim
       if (set.labels.empty()) {
         set.channels = img.channels, set.height = img.height, set.width = img.width;
       }
-      FOVEA_CHECK(img.channels == set.channels && img.height == set.height &&
-                      img.width == set.width,
-                  path, " is ", img.height, "x", img.width, "x", img.channels, ", the folder's ",
-                  "first image is ", set.height, "x", set.width, "x", set.channels);
+      FOVEA_CHECK(
+          img.channels == set.channels && img.height == set.height && img.width == set.width, path,
+          " is ", img.height, "x", img.width, "x", img.channels, ", the folder's ",
+          "first image is ", set.height, "x", set.width, "x", set.channels);
       // Image is interleaved (H, W, C); ImageSet stores channel planes.
       for (int64_t c = 0; c < img.channels; ++c)
         for (int64_t y = 0; y < img.height; ++y)

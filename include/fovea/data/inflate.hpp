@@ -83,8 +83,8 @@ struct Huffman {
 
 inline void inflate_codes(BitReader& in, std::vector<uint8_t>& out, const Huffman& lit,
                           const Huffman& dist, size_t max_output) {
-  static constexpr uint16_t kLenBase[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,
-                                            15, 17, 19, 23, 27, 31, 35, 43, 51,  59,
+  static constexpr uint16_t kLenBase[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                            15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
                                             67, 83, 99, 115, 131, 163, 195, 227, 258};
   static constexpr uint8_t kLenExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                             2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
@@ -121,7 +121,7 @@ inline void inflate_dynamic(BitReader& in, std::vector<uint8_t>& out, size_t max
   const int nlen = static_cast<int>(in.bits(5)) + 257, ndist = static_cast<int>(in.bits(5)) + 1;
   const int ncode = static_cast<int>(in.bits(4)) + 4;
   FOVEA_CHECK(nlen <= 286 && ndist <= 30, in.source(), ": bad deflate code counts");
-  static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
+  static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
                                          11, 4,  12, 3, 13, 2, 14, 1, 15};
   uint8_t lengths[320] = {};
   for (int i = 0; i < ncode; ++i)

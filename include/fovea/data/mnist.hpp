@@ -50,8 +50,8 @@ inline ImageSet read_mnist(const std::string& images_path, const std::string& la
   const std::vector<uint8_t> labels = detail::read_maybe_gzipped(labels_path);
   const std::vector<int64_t> dims = detail::idx_dims(images, 3, images_path);
   const std::vector<int64_t> label_dims = detail::idx_dims(labels, 1, labels_path);
-  FOVEA_CHECK(dims[0] == label_dims[0], images_path, " has ", dims[0], " images but ",
-              labels_path, " has ", label_dims[0], " labels");
+  FOVEA_CHECK(dims[0] == label_dims[0], images_path, " has ", dims[0], " images but ", labels_path,
+              " has ", label_dims[0], " labels");
   ImageSet set;
   set.channels = 1, set.height = dims[1], set.width = dims[2];
   set.pixels.assign(images.begin() + 16, images.end());

@@ -16,7 +16,7 @@ struct LossResult {
 };
 
 struct CrossEntropyOptions {
-  double label_smoothing = 0;        // ε: target is (1 − ε)·one-hot + ε / C
+  double label_smoothing = 0;         // ε: target is (1 − ε)·one-hot + ε / C
   std::vector<double> class_weights;  // empty: all 1
 };
 
@@ -28,8 +28,8 @@ inline void check_logits(const Tensor<float>& logits, const std::vector<int64_t>
   FOVEA_CHECK(int64_t(labels.size()) == logits.dim(0), loss, ": ", labels.size(),
               " labels for a batch of ", logits.dim(0));
   for (int64_t y : labels)
-    FOVEA_CHECK(y >= 0 && y < logits.dim(1), loss, ": label ", y, " is outside [0, ",
-                logits.dim(1), ")");
+    FOVEA_CHECK(y >= 0 && y < logits.dim(1), loss, ": label ", y, " is outside [0, ", logits.dim(1),
+                ")");
 }
 
 // Row i's softmax probabilities and log-probabilities in double, max-shifted.
@@ -106,7 +106,8 @@ inline LossResult focal_loss(const Tensor<float>& logits, const std::vector<int6
     r.loss += -alpha * std::pow(q, gamma) * lp;
     // dL/dz_j = −α (δ_jy − p_j) [(1 − p_t)^γ − γ (1 − p_t)^(γ−1) p_t log p_t]; the second term
     // vanishes with 1 − p_t (it is 0 · log 1 there).
-    const double bracket = std::pow(q, gamma) - (q > 0 && gamma > 0 ? gamma * std::pow(q, gamma - 1) * pt * lp : 0);
+    const double bracket =
+        std::pow(q, gamma) - (q > 0 && gamma > 0 ? gamma * std::pow(q, gamma - 1) * pt * lp : 0);
     for (int64_t j = 0; j < c; ++j) {
       const double delta = size_t(j) == y ? 1 : 0;
       r.grad(i, j) = static_cast<float>(-alpha * (delta - p[size_t(j)]) * bracket / double(n));

@@ -21,10 +21,10 @@ class ClassificationMetrics {
 
   // logits [N, C]; softmax scores are kept for ROC AUC.
   void add(const Tensor<float>& logits, const std::vector<int64_t>& labels) {
-    FOVEA_CHECK(logits.rank() == 2 && logits.dim(1) == classes_ &&
-                    logits.dim(0) == int64_t(labels.size()),
-                "metrics: logits ", logits.shape(), " do not fit ", labels.size(), " labels of ",
-                classes_, " classes");
+    FOVEA_CHECK(
+        logits.rank() == 2 && logits.dim(1) == classes_ && logits.dim(0) == int64_t(labels.size()),
+        "metrics: logits ", logits.shape(), " do not fit ", labels.size(), " labels of ", classes_,
+        " classes");
     for (int64_t i = 0; i < logits.dim(0); ++i) {
       std::vector<int64_t> order(static_cast<size_t>(classes_));
       std::iota(order.begin(), order.end(), 0);
@@ -110,8 +110,8 @@ class ClassificationMetrics {
     out << "{\"count\": " << count() << ", \"top1\": " << top1() << ", \"top5\": " << top5()
         << ", \"classes\": [";
     for (int64_t c = 0; c < classes_; ++c)
-      out << (c ? ", " : "") << "{\"precision\": " << precision(c) << ", \"recall\": "
-          << recall(c) << ", \"roc_auc\": " << roc_auc(c) << "}";
+      out << (c ? ", " : "") << "{\"precision\": " << precision(c) << ", \"recall\": " << recall(c)
+          << ", \"roc_auc\": " << roc_auc(c) << "}";
     out << "], \"confusion\": [";
     for (int64_t t = 0; t < classes_; ++t) {
       out << (t ? ", " : "") << "[";

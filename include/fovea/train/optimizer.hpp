@@ -56,7 +56,8 @@ struct SgdOptions {
 // g = g + momentum·buf (Nesterov) or buf; p = p − lr·g.
 class Sgd : public Optimizer {
  public:
-  Sgd(std::vector<nn::NamedTensor> params, const SgdOptions& o) : Optimizer(std::move(params)), o_(o) {
+  Sgd(std::vector<nn::NamedTensor> params, const SgdOptions& o)
+      : Optimizer(std::move(params)), o_(o) {
     FOVEA_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
                 "Nesterov momentum needs momentum > 0 and dampening 0");
     lr_ = o.lr;

@@ -16,9 +16,12 @@ template <class T>
 T activation_derivative(ActivationKind kind, T x) {
   const auto sigmoid = [](T v) { return T(1) / (T(1) + std::exp(-v)); };
   switch (kind) {
-    case ActivationKind::identity: return T(1);
-    case ActivationKind::relu: return x > T(0) ? T(1) : T(0);
-    case ActivationKind::relu6: return x > T(0) && x < T(6) ? T(1) : T(0);
+    case ActivationKind::identity:
+      return T(1);
+    case ActivationKind::relu:
+      return x > T(0) ? T(1) : T(0);
+    case ActivationKind::relu6:
+      return x > T(0) && x < T(6) ? T(1) : T(0);
     case ActivationKind::silu: {
       const T s = sigmoid(x);
       return s * (T(1) + x * (T(1) - s));
@@ -33,7 +36,8 @@ T activation_derivative(ActivationKind kind, T x) {
     }
     case ActivationKind::hardswish:
       return x < T(-3) ? T(0) : (x <= T(3) ? x / T(3) + T(0.5) : T(1));
-    case ActivationKind::hardsigmoid: return x > T(-3) && x < T(3) ? T(1) / T(6) : T(0);
+    case ActivationKind::hardsigmoid:
+      return x > T(-3) && x < T(3) ? T(1) / T(6) : T(0);
   }
   fail("activation_derivative: unknown ActivationKind ", static_cast<int>(kind));
 }
@@ -49,8 +53,7 @@ Tensor<T> activation_backward_reference(const Tensor<T>& x, const Tensor<T>& gra
   Tensor<T> grad_x(x.shape(), x.layout());
   const Tensor<T> g = grad_y.layout() == x.layout() ? grad_y : grad_y.to_layout(x.layout());
   for (int64_t i = 0; i < x.numel(); ++i) {
-    grad_x[i] =
-        convert<T>(convert<Acc>(g[i]) * activation_derivative(kind, convert<Acc>(x[i])));
+    grad_x[i] = convert<T>(convert<Acc>(g[i]) * activation_derivative(kind, convert<Acc>(x[i])));
   }
   return grad_x;
 }

@@ -17,14 +17,22 @@ inline constexpr ActivationKind kAllActivationKinds[] = {
 // The torch.nn class name ("ReLU", "Hardswish", …), used in summaries and model files.
 inline const char* activation_name(ActivationKind kind) {
   switch (kind) {
-    case ActivationKind::identity: return "Identity";
-    case ActivationKind::relu: return "ReLU";
-    case ActivationKind::relu6: return "ReLU6";
-    case ActivationKind::silu: return "SiLU";
-    case ActivationKind::sigmoid: return "Sigmoid";
-    case ActivationKind::tanh: return "Tanh";
-    case ActivationKind::hardswish: return "Hardswish";
-    case ActivationKind::hardsigmoid: return "Hardsigmoid";
+    case ActivationKind::identity:
+      return "Identity";
+    case ActivationKind::relu:
+      return "ReLU";
+    case ActivationKind::relu6:
+      return "ReLU6";
+    case ActivationKind::silu:
+      return "SiLU";
+    case ActivationKind::sigmoid:
+      return "Sigmoid";
+    case ActivationKind::tanh:
+      return "Tanh";
+    case ActivationKind::hardswish:
+      return "Hardswish";
+    case ActivationKind::hardsigmoid:
+      return "Hardsigmoid";
   }
   return "?";
 }

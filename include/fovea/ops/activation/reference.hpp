@@ -15,14 +15,22 @@ T activate(ActivationKind kind, T x) {
   const auto relu6 = [](T v) { return v < T(0) ? T(0) : (v > T(6) ? T(6) : v); };
   const auto sigmoid = [](T v) { return T(1) / (T(1) + std::exp(-v)); };
   switch (kind) {
-    case ActivationKind::identity: return x;
-    case ActivationKind::relu: return x < T(0) ? T(0) : x;
-    case ActivationKind::relu6: return relu6(x);
-    case ActivationKind::silu: return x * sigmoid(x);
-    case ActivationKind::sigmoid: return sigmoid(x);
-    case ActivationKind::tanh: return std::tanh(x);
-    case ActivationKind::hardswish: return x * relu6(x + T(3)) / T(6);
-    case ActivationKind::hardsigmoid: return relu6(x + T(3)) / T(6);
+    case ActivationKind::identity:
+      return x;
+    case ActivationKind::relu:
+      return x < T(0) ? T(0) : x;
+    case ActivationKind::relu6:
+      return relu6(x);
+    case ActivationKind::silu:
+      return x * sigmoid(x);
+    case ActivationKind::sigmoid:
+      return sigmoid(x);
+    case ActivationKind::tanh:
+      return std::tanh(x);
+    case ActivationKind::hardswish:
+      return x * relu6(x + T(3)) / T(6);
+    case ActivationKind::hardsigmoid:
+      return relu6(x + T(3)) / T(6);
   }
   fail("activate: unknown ActivationKind ", static_cast<int>(kind));
 }

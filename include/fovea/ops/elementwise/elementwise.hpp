@@ -14,8 +14,7 @@
 namespace fovea {
 
 inline Tensor<float> add(const Tensor<float>& a, const Tensor<float>& b) {
-  if (kernel_policy() == KernelPolicy::best && a.shape() == b.shape() &&
-      a.layout() == b.layout()) {
+  if (kernel_policy() == KernelPolicy::best && a.shape() == b.shape() && a.layout() == b.layout()) {
     record_kernel("add", std::string("add_f32_same_shape_") + cpu::kIsaName);
     return cpu::add_same_shape(a, b);
   }
