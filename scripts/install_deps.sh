@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make            # build
+  clang-format              # the format check (tests/build)
   doctest-dev               # tests
   libbenchmark-dev          # bench/
   libstb-dev                # image decoding (examples, image pipeline)
