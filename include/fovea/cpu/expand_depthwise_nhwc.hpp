@@ -89,9 +89,9 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   GemmEpilogue expand_epilogue;
   expand_epilogue.col_bias = f.expand_bias;
   expand_epilogue.act = f.expand_act;
-  const detail::DepthwiseNhwcGeometry geometry =
-      detail::depthwise_nhwc_geometry(cp, f.depthwise_weights, f.depthwise_bias, f.depthwise_act);
-  const detail::DepthwiseNhwcInterior interior = detail::depthwise_nhwc_interior(cp);
+  const DepthwiseNhwcGeometry geometry =
+      depthwise_nhwc_geometry(cp, f.depthwise_weights, f.depthwise_bias, f.depthwise_act);
+  const DepthwiseNhwcInterior interior = depthwise_nhwc_interior(cp);
   parallel_for(0, cp.n * splits, [&](int64_t task) {
     const int64_t n = task / splits;
     const int64_t p_begin = task % splits * rows_per_split;
@@ -119,14 +119,14 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       }
       // The window as an image of rows [lo, hi): rows above lo read as padding, and none of
       // the band's taps reaches them.
-      detail::DepthwiseNhwcGeometry g = geometry;
+      DepthwiseNhwcGeometry g = geometry;
       g.h = hi - lo;
       g.pad_top = a.pad_top + lo;
       const int64_t first_pixel = (n * cp.p + p0) * cp.q;
       float* depthwise_out = project != nullptr ? band_rows : y.data() + first_pixel * hidden;
       for (int64_t op = p0; op < p1; ++op)
-        detail::depthwise_nhwc_row(window, g, interior, cp.q, op, 0, hidden,
-                                   depthwise_out + (op - p0) * cp.q * hidden, nullptr);
+        depthwise_nhwc_row(window, g, interior, cp.q, op, 0, hidden,
+                           depthwise_out + (op - p0) * cp.q * hidden, nullptr);
       if (project != nullptr) {
         GemmEpilogue e;
         e.col_bias = project->bias;

@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <string>
-#include <utility>
 
 #include "fovea/cpu/conv2d_kernels.hpp"
 #include "fovea/cpu/expand_depthwise_nhwc.hpp"
@@ -20,7 +19,7 @@ namespace fovea::nn {
 namespace detail {
 
 // The NHWC kernel the table gives `layer` on an NHWC input of `shape` when it is `run`; else
-// null (another kernel, the reference policy, or a shape the layer rejects).
+// null (another kernel, or the reference policy). Const access, so the packed weights stay.
 inline const cpu::Conv2dKernel* nhwc_kernel_if(const Conv2d& layer, const Shape& shape,
                                                Tensor<float> (*run)(const Conv2dCall&),
                                                Conv2dParams& params) {
@@ -45,21 +44,18 @@ inline Tensor<float> expand_depthwise_project(const Tensor<float>& x, Conv2d& ex
                                               const Tensor<float>* residual = nullptr) {
   FOVEA_CHECK(residual == nullptr || projection != nullptr,
               "expand_depthwise_project: a residual is added by the projection; none was given");
-  const Conv2d& e = expand;  // const access keeps the packed weights
-  const Conv2d& d = depthwise;
   if (x.rank() == 4 && x.layout() == Layout::nhwc) {
     Conv2dParams ep, dp, pp;
     const cpu::Conv2dKernel* ek =
-        detail::nhwc_kernel_if(e, x.shape(), cpu::conv2d_nhwc_pointwise_run, ep);
-    const cpu::Conv2dKernel* dk =
-        ek != nullptr
-            ? detail::nhwc_kernel_if(d, ep.output_shape(), cpu::conv2d_depthwise_nhwc_run, dp)
-            : nullptr;
-    const cpu::Conv2dKernel* pk =
-        dk != nullptr && projection != nullptr
-            ? detail::nhwc_kernel_if(std::as_const(*projection), dp.output_shape(),
-                                     cpu::conv2d_nhwc_pointwise_run, pp)
-            : nullptr;
+        detail::nhwc_kernel_if(expand, x.shape(), cpu::conv2d_nhwc_pointwise_run, ep);
+    const cpu::Conv2dKernel* dk = ek != nullptr
+                                      ? detail::nhwc_kernel_if(depthwise, ep.output_shape(),
+                                                               cpu::conv2d_depthwise_nhwc_run, dp)
+                                      : nullptr;
+    const cpu::Conv2dKernel* pk = dk != nullptr && projection != nullptr
+                                      ? detail::nhwc_kernel_if(*projection, dp.output_shape(),
+                                                               cpu::conv2d_nhwc_pointwise_run, pp)
+                                      : nullptr;
     const bool residual_fits =
         residual == nullptr || (residual->layout() == Layout::nhwc && pk != nullptr &&
                                 residual->shape() == pp.output_shape());
@@ -73,11 +69,11 @@ inline Tensor<float> expand_depthwise_project(const Tensor<float>& x, Conv2d& ex
       const std::shared_ptr<const void> packed_depthwise = depthwise.prepared_weights(*dk, dp);
       const cpu::ExpandDepthwiseNhwc f{
           *static_cast<const cpu::PackedMatrixB*>(packed_expand.get()),
-          detail::bias_of(e),
+          detail::bias_of(expand),
           expand_act,
           dp,
           *static_cast<const cpu::DepthwiseNhwcWeights*>(packed_depthwise.get()),
-          detail::bias_of(d),
+          detail::bias_of(depthwise),
           depthwise_act};
       if (projection == nullptr) return cpu::expand_depthwise_nhwc(x, f);
       const std::shared_ptr<const void> packed_projection = projection->prepared_weights(*pk, pp);

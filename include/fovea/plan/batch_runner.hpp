@@ -10,7 +10,7 @@
 //
 // Why images side by side: with T threads, an image per thread needs no synchronisation
 // between layers, where splitting each layer over the threads waits at the end of every one of
-// a forward's 50–150 short loops. Images left over when the batch does not divide by T run one
+// a forward's 24–86 short loops. Images left over when the batch does not divide by T run one
 // after the other with every thread on each.
 //
 // Each thread's passes have an arena of their own; the output is the images' outputs stacked in
@@ -60,8 +60,9 @@ class BatchRunner {
     return stack(outputs);
   }
 
-  // Bytes of all the arenas' planned buffers, and of the last forward's allocations how many
-  // each served and how many went to the heap.
+  // Bytes of all the arenas' planned buffers, and over each arena's last pass the allocations
+  // it served and those that went to the heap (an arena the last forward did not use still
+  // counts its own last pass).
   int64_t arena_bytes() const { return sum(&ActivationArena::planned_bytes); }
   int64_t arena_served() const { return sum(&ActivationArena::served); }
   int64_t arena_from_heap() const { return sum(&ActivationArena::from_heap); }
