@@ -58,10 +58,14 @@ std::vector<ConvCase> named_cases() {
       square(1, 1, 1, 1, 1, 1, 0),              // 1x1x1x1
       square(1, 17, 5, 19, 1, 1, 0),            // channels not a multiple of 16
       square(3, 6, 11, 10, 3, 3, 2, 2, 2),      // stride 3, dilation 2, groups 2
-      square(1, 64, 24, 64, 3, 1, 1),           // resnet layer1 conv2
-      square(1, 256, 8, 256, 3, 1, 1),          // resnet layer3 conv2 (Winograd)
+      square(1, 64, 24, 64, 3, 1, 1),           // resnet layer1 conv2 (Winograd F(4×4))
+      square(1, 256, 8, 256, 3, 1, 1),          // resnet layer4 conv2 (Winograd F(2×2))
       square(2, 130, 9, 129, 3, 1, 1),          // Winograd with odd output size, batch 2
       {1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}},  // Winograd, asymmetric padding
+      square(2, 96, 17, 80, 3, 1, 1),  // F(4×4): partial last tiles, batch 2, K not a lane multiple
+      {1, 72, 15, 22, 65, 3, 3, {1, 1, 0, 2, 1, 0, 1, 1, 1}},  // F(4×4), non-square, asymmetric
+      {1, 64, 16, 13, 64, 3, 3, {1, 1, 2, 1, 2, 1, 1, 1, 1}},  // F(4×4), output larger than input
+      square(1, 256, 14, 128, 3, 1, 1),       // resnet layer3 conv2 depth (F(4×4))
       square(2, 300, 20, 40, 1, 1, 0),        // two K blocks over several NHWC row chunks
       square(1, 32, 20, 32, 5, 1, 2, 1, 32),  // 5×5 stride-1 depthwise, whole channel vectors
       square(2, 48, 13, 48, 3, 1, 1, 1, 48),  // 3×3 stride-1 depthwise, whole channel vectors
@@ -120,6 +124,15 @@ int check_all_kernels(const ConvCase& cc, uint64_t seed) {
                                         fovea::ActivationKind::relu, fovea::ActivationKind::silu,
                                         fovea::ActivationKind::relu6};
   const bool with_residual[] = {false, true, false, false};
+  // The tolerance is relative to the scale of the convolution itself: its largest output before
+  // the activation, without and with the residual. After relu6 the largest value is at most 6
+  // whatever the sum was, while the kernel's rounding is that of the sum.
+  double scale[2];
+  for (int r = 0; r < 2; ++r) {
+    const Conv2dEpilogue e{fovea::ActivationKind::identity, r == 1 ? &d.residual : nullptr};
+    scale[r] =
+        fovea::test::max_abs(fovea::conv2d_fused_reference(d.x, d.weight, d.bias, cc.attrs, e));
+  }
   int ran = 0;
   for (const fovea::Layout layout : {fovea::Layout::nchw, fovea::Layout::nhwc}) {
     const int ran_before = ran;
@@ -138,7 +151,8 @@ int check_all_kernels(const ConvCase& cc, uint64_t seed) {
         INFO("kernel=", kernel.name, " ", cc.str(), " seed=", seed,
              " act=", fovea::activation_name(acts[i]), " residual=", with_residual[i]);
         CHECK(got.layout() == layout);
-        CHECK(fovea::test::max_relative_error(got, want) <= 1e-4);
+        CHECK(fovea::test::max_error_relative_to(got, want, scale[with_residual[i] ? 1 : 0]) <=
+              1e-4);
       }
     }
     const bool has_kernel =
@@ -212,17 +226,28 @@ TEST_SUITE("cpu") {
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_depthwise_direct_" + isa);
     run(square(1, 8, 5, 4, 1, 2, 0));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nchw_im2col_gemm_" + isa);
-    const std::string winograd = "conv2d_f32_nchw_winograd_f2x3_gemm_" + isa;
+    const std::string winograd2 = "conv2d_f32_nchw_winograd_f2x3_gemm_" + isa;
+    const std::string winograd4 = "conv2d_f32_nchw_winograd_f4x3_gemm_" + isa;
     const std::string direct = "conv2d_f32_nchw_direct_" + isa;
     const std::string im2col = "conv2d_f32_nchw_im2col_gemm_" + isa;
-    // The Winograd cases of named_cases() must really take Winograd.
-    run(square(2, 130, 9, 129, 3, 1, 1));
-    CHECK(fovea::last_kernel("conv2d") == winograd);
+    // The Winograd cases of named_cases() must really take the Winograd kernel they test.
+    run(square(2, 130, 9, 129, 3, 1, 1));  // 9 F(4×4) tiles: too few
+    CHECK(fovea::last_kernel("conv2d") == winograd2);
     run(ConvCase{1, 128, 9, 9, 131, 3, 3, {1, 1, 2, 0, 1, 0, 1, 1, 1}});
-    CHECK(fovea::last_kernel("conv2d") == winograd);
-    run(square(1, 64, 24, 64, 3, 1, 1));  // too few channels for Winograd
+    CHECK(fovea::last_kernel("conv2d") == winograd2);
+    run(square(1, 256, 8, 256, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == winograd2);
+    run(square(1, 64, 24, 64, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == winograd4);
+    run(square(2, 96, 17, 80, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == winograd4);
+    run(ConvCase{1, 72, 15, 22, 65, 3, 3, {1, 1, 0, 2, 1, 0, 1, 1, 1}});
+    CHECK(fovea::last_kernel("conv2d") == winograd4);
+    run(ConvCase{1, 64, 16, 13, 64, 3, 3, {1, 1, 2, 1, 2, 1, 1, 1, 1}});
+    CHECK(fovea::last_kernel("conv2d") == winograd4);
+    run(square(1, 48, 24, 64, 3, 1, 1));  // too few channels for Winograd
     CHECK(fovea::last_kernel("conv2d") == direct);
-    run(square(1, 128, 6, 128, 3, 1, 1));  // too few tiles (9) for Winograd
+    run(square(1, 128, 6, 128, 3, 1, 1));  // too few tiles (9 and 4) for either
     CHECK(fovea::last_kernel("conv2d") == direct);
     run(square(1, 3, 15, 16, 7, 2, 3));  // a stem
     CHECK(fovea::last_kernel("conv2d") == direct);

@@ -42,10 +42,14 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
                  20,
                  conv2d_pointwise_supports,
                  {pack_conv2d_weights, conv2d_pointwise_run}});
+    t.push_back({"conv2d_f32_nchw_winograd_f4x3_gemm_" + isa,
+                 16,
+                 conv2d_winograd_supports<4>,
+                 {winograd_prepare<4>, conv2d_winograd_run<4>}});
     t.push_back({"conv2d_f32_nchw_winograd_f2x3_gemm_" + isa,
                  15,
-                 conv2d_winograd_supports,
-                 {winograd_prepare, conv2d_winograd_run}});
+                 conv2d_winograd_supports<2>,
+                 {winograd_prepare<2>, conv2d_winograd_run<2>}});
     t.push_back({"conv2d_f32_nchw_direct_" + isa,
                  12,
                  conv2d_direct_supports,
