@@ -3,6 +3,7 @@
 // destroyed in any state.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -107,5 +108,26 @@ TEST_SUITE("cpu") {
       CHECK(count_wrong_visits(fovea::global_thread_pool(), 257) == 0);
     }
     CHECK_THROWS_AS(fovea::set_num_threads(0), fovea::Error);
+  }
+
+  TEST_CASE("parallel_for_parts covers the range in one contiguous part per thread") {
+    for (int threads : {1, 2, 3}) {
+      fovea::set_num_threads(threads);
+      for (int64_t count : {0, 1, 2, 5, 64}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+        std::atomic<int> parts{0};
+        fovea::parallel_for_parts(10, 10 + count, [&](int64_t lo, int64_t hi) {
+          CHECK(lo < hi);
+          ++parts;
+          for (int64_t i = lo; i < hi; ++i)
+            hits[static_cast<size_t>(i - 10)]++;
+        });
+        INFO("threads=", threads, " count=", count);
+        CHECK(parts.load() == std::min<int64_t>(threads, count));
+        for (const auto& h : hits)
+          CHECK(h.load() == 1);
+      }
+    }
+    fovea::set_num_threads(2);
   }
 }

@@ -143,16 +143,18 @@ inline Tensor<float> conv2d_direct_run(const Conv2dCall& call) {
   const bool pads = a.pad_top + a.pad_bottom + a.pad_left + a.pad_right > 0;
   AlignedBuffer padded(pads ? cp.n * image : 0);
   if (pads) {
-    parallel_for(0, cp.n * cp.c, [&](int64_t plane) {
-      float* dst = padded.data() + plane * padded_h * padded_w;
-      dst = std::fill_n(dst, a.pad_top * padded_w, 0.0f);
-      for (int64_t ih = 0; ih < cp.h; ++ih) {
-        const float* src = call.x.data() + (plane * cp.h + ih) * cp.w;
-        dst = std::fill_n(dst, a.pad_left, 0.0f);
-        dst = std::copy(src, src + cp.w, dst);
-        dst = std::fill_n(dst, a.pad_right, 0.0f);
+    parallel_for_parts(0, cp.n * cp.c, [&](int64_t plane0, int64_t plane1) {
+      float* dst = padded.data() + plane0 * padded_h * padded_w;
+      for (int64_t plane = plane0; plane < plane1; ++plane) {
+        dst = std::fill_n(dst, a.pad_top * padded_w, 0.0f);
+        for (int64_t ih = 0; ih < cp.h; ++ih) {
+          const float* src = call.x.data() + (plane * cp.h + ih) * cp.w;
+          dst = std::fill_n(dst, a.pad_left, 0.0f);
+          dst = std::copy(src, src + cp.w, dst);
+          dst = std::fill_n(dst, a.pad_right, 0.0f);
+        }
+        dst = std::fill_n(dst, a.pad_bottom * padded_w, 0.0f);
       }
-      std::fill_n(dst, a.pad_bottom * padded_w, 0.0f);
     });
   }
   const float* input = pads ? padded.data() : call.x.data();
@@ -173,7 +175,7 @@ inline Tensor<float> conv2d_direct_run(const Conv2dCall& call) {
   const detail::DirectConvTile full = tile_for(kGemmMr);
   const detail::DirectConvTile last = tile_for((cp.q - 1) % kGemmMr + 1);
   // A task is one output row of one channel block of one image.
-  parallel_for(0, cp.n * blocks * cp.p, [&](int64_t task) {
+  const auto row_task = [&](int64_t task) {
     const int64_t op = task % cp.p, block = (task / cp.p) % blocks, n = task / (cp.p * blocks);
     const int64_t k0 = block * kGemmNr, channels = std::min<int64_t>(kGemmNr, cp.k - k0);
     const float* w = weights.taps.data() + block * taps * kGemmNr;
@@ -187,6 +189,12 @@ inline Tensor<float> conv2d_direct_run(const Conv2dCall& call) {
     }
     for (int64_t k = 0; k < channels; ++k)
       activate_in_place(y.data() + out + k * pq, cp.q, call.epilogue.act);
+  };
+  // Each thread takes a stretch of neighbouring tasks: rows that share input rows, and the
+  // cache lines between output rows.
+  parallel_for_parts(0, cp.n * blocks * cp.p, [&](int64_t task0, int64_t task1) {
+    for (int64_t task = task0; task < task1; ++task)
+      row_task(task);
   });
   return y;
 }

@@ -304,26 +304,30 @@ Tensor<float> conv2d_winograd_run(const Conv2dCall& call) {
   const int64_t pq = cp.p * cp.q;
   for (int64_t n = 0; n < cp.n; ++n) {
     const float* image = call.x.data() + n * cp.c * cp.h * cp.w;
-    parallel_for(0, cp.c, [&](int64_t c) {
-      detail::winograd_input_plane<kM>(image + c * cp.h * cp.w, cp, tiles_h, tiles_w,
-                                       v.data() + c * tiles, cp.c * tiles);
+    parallel_for_parts(0, cp.c, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c)
+        detail::winograd_input_plane<kM>(image + c * cp.h * cp.w, cp, tiles_h, tiles_w,
+                                         v.data() + c * tiles, cp.c * tiles);
     });
     // One task per position: the GEMMs are small (a 7×7 image gives 16 tiles), so splitting
     // each over the threads cost more in hand-offs than the GEMM itself. Nested in this loop,
     // each GEMM runs whole on one thread.
-    parallel_for(0, kPositions, [&](int64_t xi) {
-      gemm_packed_a(packed.positions[static_cast<size_t>(xi)], tiles, v.data() + xi * cp.c * tiles,
-                    tiles, 1, m.data() + xi * cp.k * tiles, tiles, GemmEpilogue{});
+    parallel_for_parts(0, kPositions, [&](int64_t xi0, int64_t xi1) {
+      for (int64_t xi = xi0; xi < xi1; ++xi)
+        gemm_packed_a(packed.positions[static_cast<size_t>(xi)], tiles,
+                      v.data() + xi * cp.c * tiles, tiles, 1, m.data() + xi * cp.k * tiles, tiles,
+                      GemmEpilogue{});
     });
     const float* residual = call.epilogue.residual != nullptr
                                 ? call.epilogue.residual->data() + n * cp.k * pq
                                 : nullptr;
     float* out = y.data() + n * cp.k * pq;
-    parallel_for(0, cp.k, [&](int64_t k) {
-      detail::winograd_output_plane<kM>(m.data() + k * tiles, cp.k * tiles, tiles_h, tiles_w,
-                                        call.bias.empty() ? 0.0f : call.bias(k),
-                                        residual != nullptr ? residual + k * pq : nullptr, cp.p,
-                                        cp.q, call.epilogue.act, out + k * pq);
+    parallel_for_parts(0, cp.k, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k)
+        detail::winograd_output_plane<kM>(m.data() + k * tiles, cp.k * tiles, tiles_h, tiles_w,
+                                          call.bias.empty() ? 0.0f : call.bias(k),
+                                          residual != nullptr ? residual + k * pq : nullptr, cp.p,
+                                          cp.q, call.epilogue.act, out + k * pq);
     });
   }
   return y;

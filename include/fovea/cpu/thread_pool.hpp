@@ -234,4 +234,17 @@ inline int threads_available() {
   return ThreadPool::inside_loop() ? 1 : num_threads();
 }
 
+// Calls fn(lo, hi) on contiguous parts of [begin, end), one per thread available (fewer when
+// there are fewer indices), for loops whose neighbouring indices write neighbouring memory: one
+// thread then owns each stretch, where parallel_for's one-index tasks would alternate threads
+// along it.
+inline void parallel_for_parts(int64_t begin, int64_t end,
+                               const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t count = end - begin;
+  const int64_t parts = std::min<int64_t>(threads_available(), count);
+  parallel_for(0, parts, [&](int64_t part) {
+    fn(begin + count * part / parts, begin + count * (part + 1) / parts);
+  });
+}
+
 }  // namespace fovea
