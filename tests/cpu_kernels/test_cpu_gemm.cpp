@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "fovea/core/error.hpp"
 #include "fovea/core/rng.hpp"
 #include "fovea/cpu/gemm.hpp"
+#include "fovea/cpu/gemm_rows_in_place.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 
 namespace {
@@ -87,6 +89,31 @@ TEST_SUITE("cpu") {
     const float want[] = {6, 3, 0, 1, 0, 8};
     for (int i = 0; i < 6; ++i)
       CHECK(c[i] == want[i]);
+  }
+
+  TEST_CASE("gemm_rows_in_place computes a range of columns, to the bit, and nothing else") {
+    const int64_t m = 13, k = 40, n = 3 * fovea::cpu::kGemmNr + 4;
+    fovea::Rng rng(11);
+    const std::vector<float> a = random_vector(m * k, rng), b = random_vector(k * n, rng);
+    const std::vector<float> bias = random_vector(n, rng);
+    const fovea::cpu::PackedMatrixB packed(k, n, b.data(), n, 1, 16);  // K blocks of 16
+    GemmEpilogue e;
+    e.col_bias = bias.data();
+    e.act = fovea::ActivationKind::relu;
+    std::vector<float> whole(static_cast<size_t>(m * n)), part(whole.size(), -7.0f);
+    fovea::cpu::gemm_rows_in_place(m, a.data(), k, packed, whole.data(), n, e);
+    const int64_t begin = fovea::cpu::kGemmNr, end = 2 * fovea::cpu::kGemmNr + 5;
+    fovea::cpu::gemm_rows_in_place(m, a.data(), k, packed, part.data(), n, e, begin, end);
+    int wrong = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        const float got = part[static_cast<size_t>(i * n + j)];
+        wrong +=
+            j >= begin && j < end ? got != whole[static_cast<size_t>(i * n + j)] : got != -7.0f;
+      }
+    CHECK(wrong == 0);
+    CHECK_THROWS_AS(fovea::cpu::gemm_rows_in_place(m, a.data(), k, packed, part.data(), n, e, 1, n),
+                    fovea::Error);
   }
 
   TEST_CASE("gemm gives identical bits on one and two threads") {

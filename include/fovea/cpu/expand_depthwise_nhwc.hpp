@@ -8,8 +8,9 @@
 // layers ran at memory speed, not FMA speed. Here each task walks down a range of output rows
 // in bands: it expands just the input rows a band's depthwise rows read, into a window that
 // stays in L2, then runs the depthwise rows from it. The rows two bands share are kept (moved
-// to the window's front), never expanded twice; with several threads on one image each takes
-// a range of rows, and only the rows where ranges meet are expanded twice.
+// to the window's front), never expanded twice. Several threads on one image take a range of
+// its hidden channels each; with a projection, which needs all of a pixel's hidden channels, a
+// range of rows each, and the rows where ranges meet are expanded twice.
 //
 // The arithmetic is the separate kernels' own, per output element in the same order, so the
 // result is the unfused path's to the bit (gemm_rows_in_place and depthwise_nhwc_row).
@@ -79,10 +80,16 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   const int64_t fixed = int64_t{sizeof(float)} * (span - a.stride_h) * row_floats;
   const int64_t band = std::max<int64_t>(1, (f.window_bytes - fixed) / per_band_row);
   const int64_t window_rows = std::min(cp.h, (band - 1) * a.stride_h + span);
-  // One range of rows per task: the images, each split so every thread has one.
+  // One part of an image per task, each image split so every thread has one. Split by rows,
+  // each part also expands the rows its band shares with the next (span - stride of them): on a
+  // 7×7 image a 5×5 depthwise conv's two halves expanded 11 rows between them instead of 7.
+  // Without a projection, which needs every hidden channel of a pixel, the parts are ranges of
+  // hidden channels instead, and no row is expanded twice.
   const int threads = threads_available();
   const int64_t splits = std::min<int64_t>(cp.p, (threads + cp.n - 1) / cp.n);
-  const int64_t rows_per_split = (cp.p + splits - 1) / splits;
+  const bool split_channels = project == nullptr && splits > 1 && hidden >= splits * kGemmNr;
+  const int64_t rows_per_split = split_channels ? cp.p : (cp.p + splits - 1) / splits;
+  const int64_t panels = (hidden + kGemmNr - 1) / kGemmNr;
   // A window (and band) per thread; a nested loop runs on its caller's thread alone.
   const int64_t per_thread = window_rows * row_floats + band * band_row_floats;
   AlignedBuffer scratch(threads * per_thread);
@@ -93,9 +100,12 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       depthwise_nhwc_geometry(cp, f.depthwise_weights, f.depthwise_bias, f.depthwise_act);
   const DepthwiseNhwcInterior interior = depthwise_nhwc_interior(cp);
   parallel_for(0, cp.n * splits, [&](int64_t task) {
-    const int64_t n = task / splits;
-    const int64_t p_begin = task % splits * rows_per_split;
+    const int64_t n = task / splits, part = task % splits;
+    const int64_t p_begin = split_channels ? 0 : part * rows_per_split;
     const int64_t p_end = std::min(cp.p, p_begin + rows_per_split);
+    const int64_t c_begin = split_channels ? panels * part / splits * kGemmNr : 0;
+    const int64_t c_end =
+        split_channels ? std::min(hidden, panels * (part + 1) / splits * kGemmNr) : hidden;
     const float* image = x.data() + n * cp.h * cp.w * in_channels;
     float* window = scratch.data() + (threads == 1 ? 0 : ThreadPool::thread_index()) * per_thread;
     float* band_rows = window + window_rows * row_floats;
@@ -114,7 +124,8 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       lo = need_lo;
       if (need_hi > hi) {
         gemm_rows_in_place((need_hi - hi) * cp.w, image + hi * cp.w * in_channels, in_channels,
-                           f.expand, window + (hi - lo) * row_floats, hidden, expand_epilogue);
+                           f.expand, window + (hi - lo) * row_floats, hidden, expand_epilogue,
+                           c_begin, c_end);
         hi = need_hi;
       }
       // The window as an image of rows [lo, hi): rows above lo read as padding, and none of
@@ -125,7 +136,7 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       const int64_t first_pixel = (n * cp.p + p0) * cp.q;
       float* depthwise_out = project != nullptr ? band_rows : y.data() + first_pixel * hidden;
       for (int64_t op = p0; op < p1; ++op)
-        depthwise_nhwc_row(window, g, interior, cp.q, op, 0, hidden,
+        depthwise_nhwc_row(window, g, interior, cp.q, op, c_begin, c_end,
                            depthwise_out + (op - p0) * cp.q * hidden, nullptr);
       if (project != nullptr) {
         GemmEpilogue e;

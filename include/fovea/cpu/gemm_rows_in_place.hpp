@@ -139,15 +139,24 @@ inline detail::GemmRowsInPlaceTile gemm_rows_in_place_tile(int64_t rows, int64_t
   return detail::gemm_rows_in_place_tile(rows, cols, std::make_integer_sequence<int, kGemmMr>{});
 }
 
-// C[M, N] (leading dimension ldc) = epilogue(A · B) for A [M, K] read in place (row i at
-// a + i * lda) and B packed in blocks of any depth. Split over tiles of rows × columns as
-// gemm_packed_a_with splits, K blocks summed in order: the same bits for any thread count. The
-// epilogue's bias is per column (a conv's output channels are the columns here).
+// Columns [col_begin, col_end) of C[M, N] (leading dimension ldc) = epilogue(A · B) for
+// A [M, K] read in place (row i at a + i * lda) and B packed in blocks of any depth; by default
+// all of them. col_begin must start a panel of B (a multiple of kGemmNr). Split over tiles of
+// rows × columns as gemm_packed_a_with splits, K blocks summed in order: the same bits for any
+// thread count. The epilogue's bias is per column (a conv's output channels are the columns
+// here).
 inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const PackedMatrixB& b,
-                               float* c, int64_t ldc, const GemmEpilogue& e) {
+                               float* c, int64_t ldc, const GemmEpilogue& e, int64_t col_begin = 0,
+                               int64_t col_end = -1) {
   FOVEA_CHECK(e.row_bias == nullptr, "gemm_rows_in_place takes a column bias only");
-  const int64_t n = b.cols(), k = b.rows();
+  const int64_t k = b.rows();
+  if (col_end < 0) col_end = b.cols();
   FOVEA_CHECK(k > 0, "gemm_rows_in_place needs K > 0 (a conv's input channels)");
+  FOVEA_CHECK(
+      col_begin % kGemmNr == 0 && 0 <= col_begin && col_begin <= col_end && col_end <= b.cols(),
+      "gemm_rows_in_place: columns [", col_begin, ", ", col_end, ") of ", b.cols(),
+      " do not start a panel of ", kGemmNr);
+  const int64_t n = col_end - col_begin;
   if (m == 0 || n == 0) return;
   static constexpr int64_t kNoOffset[] = {0};
   const detail::GemmTasks plan = detail::plan_gemm_tasks(m, n, k, threads_available());
@@ -159,7 +168,8 @@ inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const Pac
   parallel_for(0, plan.m_blocks * plan.n_blocks, [&](int64_t task) {
     const int64_t m_begin = (task / plan.n_blocks) * plan.mc;
     const int64_t m_end = std::min(m_begin + plan.mc, m);
-    const int64_t n0 = (task % plan.n_blocks) * plan.nc, n1 = std::min(n0 + plan.nc, n);
+    const int64_t n0 = col_begin + (task % plan.n_blocks) * plan.nc;
+    const int64_t n1 = std::min(n0 + plan.nc, col_end);
     for (int64_t m0 = m_begin; m0 < m_end; m0 += chunk) {
       const int64_t m1 = std::min(m0 + chunk, m_end);
       for (int64_t pc = 0; pc < k; pc += b.depth()) {
