@@ -157,13 +157,6 @@ inline int64_t round_up_to_lanes(int64_t n) {
   return (n + Vec::kLanes - 1) / Vec::kLanes * Vec::kLanes;
 }
 
-// Scratch of one transform task, kept per thread across calls.
-inline float* winograd_scratch(int64_t count) {
-  thread_local AlignedBuffer buffer;
-  buffer.resize_kept(count);
-  return buffer.data();
-}
-
 // The input transform of one channel plane into v[ξ * v_stride + tile].
 //
 // Lanes are tiles, but an input tile's columns are kM apart in the image. So the plane's rows
@@ -179,7 +172,8 @@ void winograd_input_plane(const float* plane, const Conv2dParams& cp, int64_t ti
   constexpr int kAlpha = Winograd<kM>::kAlpha;
   const int64_t row_tiles = tiles_w + 1, lanes = tiles_h * row_tiles;
   const int64_t vg_stride = round_up_to_lanes(lanes), split_stride = vg_stride + Vec::kLanes;
-  float* split = winograd_scratch(kAlpha * kM * split_stride + kAlpha * kAlpha * vg_stride);
+  // The GEMM's per-thread packing scratch: no GEMM runs while a transform holds it.
+  float* split = thread_scratch(kAlpha * kM * split_stride + kAlpha * kAlpha * vg_stride);
   float* vg = split + kAlpha * kM * split_stride;
 
   // Tile columns tx whose kM columns all lie inside the image take the unchecked copy.
@@ -249,7 +243,7 @@ void winograd_output_plane(const float* m, int64_t m_stride, int64_t tiles_h, in
                            ActivationKind act, float* out) {
   constexpr int kAlpha = Winograd<kM>::kAlpha;
   const int64_t tiles = tiles_h * tiles_w, o_stride = round_up_to_lanes(tiles);
-  float* o = winograd_scratch(kM * kM * o_stride);  // [row in tile][column in tile][tile]
+  float* o = thread_scratch(kM * kM * o_stride);  // [row in tile][column in tile][tile]
   const Vec bias_v = Vec::broadcast(bias);
   for (int64_t t0 = 0; t0 < tiles; t0 += Vec::kLanes) {
     Vec s[kAlpha][kAlpha];  // A^T M, column by column
