@@ -65,8 +65,9 @@ std::vector<ConvCase> named_cases() {
       square(2, 96, 17, 80, 3, 1, 1),  // F(4×4): partial last tiles, batch 2, K not a lane multiple
       {1, 72, 15, 22, 65, 3, 3, {1, 1, 0, 2, 1, 0, 1, 1, 1}},  // F(4×4), non-square, asymmetric
       {1, 64, 16, 13, 64, 3, 3, {1, 1, 2, 1, 2, 1, 1, 1, 1}},  // F(4×4), output larger than input
-      square(1, 256, 14, 128, 3, 1, 1),       // resnet layer3 conv2 depth (F(4×4))
-      square(2, 300, 20, 40, 1, 1, 0),        // two K blocks over several NHWC row chunks
+      square(1, 256, 14, 128, 3, 1, 1),  // resnet layer3 conv2 depth (F(4×4))
+      square(2, 300, 20, 40, 1, 1, 0),   // two K blocks over several NHWC row chunks
+      {1, 45, 11, 9, 33, 5, 5, {1, 1, 2, 2, 2, 2, 1, 1, 1}},  // NHWC direct: uneven channel blocks
       square(1, 32, 20, 32, 5, 1, 2, 1, 32),  // 5×5 stride-1 depthwise, whole channel vectors
       square(2, 48, 13, 48, 3, 1, 1, 1, 48),  // 3×3 stride-1 depthwise, whole channel vectors
   };
