@@ -4,6 +4,7 @@
 // determinism.
 #include <doctest/doctest.h>
 
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -121,10 +122,11 @@ ConvData make_data(const ConvCase& cc, uint64_t seed) {
 int check_all_kernels(const ConvCase& cc, uint64_t seed) {
   const ConvData d = make_data(cc, seed);
   const fovea::Conv2dParams cp = fovea::Conv2dParams::make(d.x.shape(), d.weight.shape(), cc.attrs);
-  const fovea::ActivationKind acts[] = {fovea::ActivationKind::identity,
-                                        fovea::ActivationKind::relu, fovea::ActivationKind::silu,
-                                        fovea::ActivationKind::relu6};
-  const bool with_residual[] = {false, true, false, false};
+  // hardswish has no vector form: the kernels apply it lane by lane after storing.
+  const fovea::ActivationKind acts[] = {
+      fovea::ActivationKind::identity, fovea::ActivationKind::relu, fovea::ActivationKind::silu,
+      fovea::ActivationKind::relu6, fovea::ActivationKind::hardswish};
+  const bool with_residual[] = {false, true, false, false, true};
   // The tolerance is relative to the scale of the convolution itself: its largest output before
   // the activation, without and with the residual. After relu6 the largest value is at most 6
   // whatever the sum was, while the kernel's rounding is that of the sum.
@@ -142,7 +144,7 @@ int check_all_kernels(const ConvCase& cc, uint64_t seed) {
       if (!kernel.supports(fovea::Conv2dProblem{cp, layout, layout})) continue;
       ++ran;
       const auto packed = kernel.run.prepare ? kernel.run.prepare(d.weight, cp) : nullptr;
-      for (int i = 0; i < 4; ++i) {
+      for (size_t i = 0; i < std::size(acts); ++i) {
         const Conv2dEpilogue want_e{acts[i], with_residual[i] ? &d.residual : nullptr};
         const Conv2dEpilogue got_e{acts[i], with_residual[i] ? &residual : nullptr};
         const Tensor<float> want =
@@ -273,6 +275,10 @@ TEST_SUITE("cpu") {
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_direct_" + isa);
     run_nhwc(square(1, 8, 5, 4, 1, 2, 0));  // strided 1×1
     CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_direct_" + isa);
+    run_nhwc(square(1, 64, 24, 64, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_winograd_f4x3_gemm_" + isa);
+    run_nhwc(square(1, 256, 8, 256, 3, 1, 1));
+    CHECK(fovea::last_kernel("conv2d") == "conv2d_f32_nhwc_winograd_f2x3_gemm_" + isa);
     run_nhwc(square(1, 8, 7, 8, 3, 1, 1, 1, 2));
     CHECK(fovea::last_kernel("conv2d") == "conv2d_reference");
   }

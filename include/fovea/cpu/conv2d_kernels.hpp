@@ -13,6 +13,7 @@
 #include "fovea/cpu/conv2d_gemm.hpp"
 #include "fovea/cpu/conv2d_nhwc.hpp"
 #include "fovea/cpu/conv2d_winograd.hpp"
+#include "fovea/cpu/conv2d_winograd_nhwc.hpp"
 #include "fovea/cpu/kernel_registry.hpp"
 
 namespace fovea::cpu {
@@ -68,6 +69,14 @@ inline const std::vector<Conv2dKernel>& conv2d_kernels() {
                  20,
                  conv2d_nhwc_pointwise_supports,
                  {conv2d_nhwc_pointwise_prepare, conv2d_nhwc_pointwise_run}});
+    t.push_back({"conv2d_f32_nhwc_winograd_f4x3_gemm_" + isa,
+                 16,
+                 conv2d_winograd_nhwc_supports<4>,
+                 {winograd_nhwc_prepare<4>, conv2d_winograd_nhwc_run<4>}});
+    t.push_back({"conv2d_f32_nhwc_winograd_f2x3_gemm_" + isa,
+                 15,
+                 conv2d_winograd_nhwc_supports<2>,
+                 {winograd_nhwc_prepare<2>, conv2d_winograd_nhwc_run<2>}});
     t.push_back({"conv2d_f32_nhwc_direct_" + isa,
                  12,
                  conv2d_nhwc_direct_supports,

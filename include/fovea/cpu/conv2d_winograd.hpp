@@ -106,24 +106,30 @@ inline int64_t winograd_tiles(int64_t extent, int kM) {
   return (extent + kM - 1) / kM;
 }
 
+// Whether F(kM×kM, 3×3) takes this conv's shape, in either layout.
 template <int kM>
-bool conv2d_winograd_supports(const Conv2dProblem& problem) {
-  const Conv2dParams& cp = problem.params;
+bool winograd_shape(const Conv2dParams& cp) {
   const Conv2dAttrs& a = cp.attrs;
   const int64_t tiles = winograd_tiles(cp.p, kM) * winograd_tiles(cp.q, kM);
-  return problem.input_layout == Layout::nchw && problem.residual_layout == Layout::nchw &&
-         cp.r == 3 && cp.s == 3 && a.stride_h == 1 && a.stride_w == 1 && a.dilation_h == 1 &&
+  return cp.r == 3 && cp.s == 3 && a.stride_h == 1 && a.stride_w == 1 && a.dilation_h == 1 &&
          a.dilation_w == 1 && cp.groups() == 1 && tiles >= WinogradThresholds<kM>::kMinTiles &&
          cp.c >= WinogradThresholds<kM>::kMinChannels &&
          cp.k >= WinogradThresholds<kM>::kMinChannels;
+}
+
+template <int kM>
+bool conv2d_winograd_supports(const Conv2dProblem& problem) {
+  return problem.input_layout == Layout::nchw && problem.residual_layout == Layout::nchw &&
+         winograd_shape<kM>(problem.params);
 }
 
 struct WinogradWeights {
   std::vector<PackedMatrixA> positions;  // α² of [K, C]
 };
 
+// U = G g G^T for every (k, c), as [α²][K][C].
 template <int kM>
-std::shared_ptr<const void> winograd_prepare(const Tensor<float>& weight, const Conv2dParams& cp) {
+AlignedBuffer winograd_filter_transform(const Tensor<float>& weight, const Conv2dParams& cp) {
   constexpr int kAlpha = Winograd<kM>::kAlpha;
   const auto& g_matrix = Winograd<kM>::kG;
   AlignedBuffer u(kAlpha * kAlpha * cp.k * cp.c);  // [α²][K][C]
@@ -145,6 +151,13 @@ std::shared_ptr<const void> winograd_prepare(const Tensor<float>& weight, const 
       }
     }
   }
+  return u;
+}
+
+template <int kM>
+std::shared_ptr<const void> winograd_prepare(const Tensor<float>& weight, const Conv2dParams& cp) {
+  constexpr int kAlpha = Winograd<kM>::kAlpha;
+  const AlignedBuffer u = winograd_filter_transform<kM>(weight, cp);
   auto packed = std::make_shared<WinogradWeights>();
   for (int xi = 0; xi < kAlpha * kAlpha; ++xi)
     packed->positions.emplace_back(cp.k, cp.c, u.data() + xi * cp.k * cp.c, cp.c, 1);
