@@ -48,8 +48,8 @@ std::string usage_text() {
       "then prints median_ms over ITERS forwards, each taking its activations from one\n"
       "planned arena; --report-memory also prints the peak activation memory of one\n"
       "forward (weights excluded) and the arena's size; --layout forces the layout the\n"
-      "convs compute in (auto: NHWC for single images of models with depthwise convs,\n"
-      "else NCHW)\n"
+      "convs compute in (auto: NHWC, except for batches of models with depthwise\n"
+      "convs, which run NCHW)\n"
       "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
       "(default f16; f32 runs as TF32); its --bench times upload, run and download\n"
       "models:";

@@ -83,14 +83,14 @@ TEST_SUITE("cpu") {
   using fovea::InferenceLayout;
   using fovea::Layout;
 
-  TEST_CASE("resnet18 on the CPU kernels matches the reference path") {
-    check_model("resnet18", InferenceLayout::automatic, 1, Layout::nchw);
-  }
-
-  TEST_CASE("resnet18 forced to NHWC matches the reference path") {
-    check_model("resnet18", InferenceLayout::nhwc, 2, Layout::nhwc);
+  TEST_CASE("resnet18 on the CPU kernels matches the reference path, in NHWC at any batch") {
+    check_model("resnet18", InferenceLayout::automatic, 2, Layout::nhwc);
     CHECK(fovea::last_kernel("pool2d") ==
           std::string("global_avg_pool2d_f32_nhwc_") + fovea::cpu::kIsaName);
+  }
+
+  TEST_CASE("resnet18 forced to NCHW matches the reference path") {
+    check_model("resnet18", InferenceLayout::nchw, 1, Layout::nchw);
   }
 
   TEST_CASE("mobilenet_v2 on the CPU kernels matches the reference path") {
