@@ -5,8 +5,8 @@
 // batch 8) leave the cache between one layer and the next, and the memory-bound layers there
 // ran at half speed; one image's stay in L2 and L3 from the layer that writes them to the one
 // that reads them. MobileNetV2 took 9.2 ms per image at batch 8 and 7.6 ms alone. Single images
-// also take the layout prepare_for_inference chose for them (NHWC for models with depthwise
-// convs).
+// also take the layout prepare_for_inference chose for them (NHWC, under its automatic
+// choice, for every model).
 //
 // Why images side by side: with T threads, an image per thread needs no synchronisation
 // between layers, where splitting each layer over the threads waits at the end of every one of
