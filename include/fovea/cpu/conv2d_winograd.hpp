@@ -102,6 +102,49 @@ struct WinogradThresholds<4> {
   static constexpr int64_t kMinTiles = 16, kMinChannels = 64;
 };
 
+// The 2-D transforms of one tile, for any layout: input_tile computes V = B^T d B from
+// load(i, j) (d's element, a vector of tiles or of channels) into store(a, b, V's element);
+// output_tile computes A^T M A from load(a, b) into store(i, j, y's element).
+template <int kM, class Load, class Store>
+FOVEA_ALWAYS_INLINE void winograd_input_tile(const Load& load, const Store& store) {
+  constexpr int kAlpha = Winograd<kM>::kAlpha;
+  Vec t[kAlpha][kAlpha];  // B^T d, column by column
+  for (int j = 0; j < kAlpha; ++j) {
+    Vec d[kAlpha], column[kAlpha];
+    for (int i = 0; i < kAlpha; ++i)
+      d[i] = load(i, j);
+    Winograd<kM>::input(d, column);
+    for (int a = 0; a < kAlpha; ++a)
+      t[a][j] = column[a];
+  }
+  for (int a = 0; a < kAlpha; ++a) {  // (B^T d) B, row by row
+    Vec row[kAlpha];
+    Winograd<kM>::input(t[a], row);
+    for (int b = 0; b < kAlpha; ++b)
+      store(a, b, row[b]);
+  }
+}
+
+template <int kM, class Load, class Store>
+FOVEA_ALWAYS_INLINE void winograd_output_tile(const Load& load, const Store& store) {
+  constexpr int kAlpha = Winograd<kM>::kAlpha;
+  Vec s[kM][kAlpha];  // A^T M, column by column
+  for (int b = 0; b < kAlpha; ++b) {
+    Vec column[kAlpha], y[kM];
+    for (int a = 0; a < kAlpha; ++a)
+      column[a] = load(a, b);
+    Winograd<kM>::output(column, y);
+    for (int i = 0; i < kM; ++i)
+      s[i][b] = y[i];
+  }
+  for (int i = 0; i < kM; ++i) {  // (A^T M) A, row by row
+    Vec y[kM];
+    Winograd<kM>::output(s[i], y);
+    for (int j = 0; j < kM; ++j)
+      store(i, j, y[j]);
+  }
+}
+
 inline int64_t winograd_tiles(int64_t extent, int kM) {
   return (extent + kM - 1) / kM;
 }
@@ -223,21 +266,11 @@ void winograd_input_plane(const float* plane, const Conv2dParams& cp, int64_t ti
   }
 
   for (int64_t u0 = 0; u0 < lanes; u0 += Vec::kLanes) {
-    Vec t[kAlpha][kAlpha];  // B^T d, column by column
-    for (int j = 0; j < kAlpha; ++j) {
-      Vec d[kAlpha], column[kAlpha];
-      for (int i = 0; i < kAlpha; ++i)
-        d[i] = Vec::load(split + (i * kM + j % kM) * split_stride + u0 + j / kM);
-      Winograd<kM>::input(d, column);
-      for (int a = 0; a < kAlpha; ++a)
-        t[a][j] = column[a];
-    }
-    for (int a = 0; a < kAlpha; ++a) {  // (B^T d) B, row by row
-      Vec row[kAlpha];
-      Winograd<kM>::input(t[a], row);
-      for (int b = 0; b < kAlpha; ++b)
-        row[b].store(vg + (a * kAlpha + b) * vg_stride + u0);
-    }
+    winograd_input_tile<kM>(
+        [&](int i, int j) {
+          return Vec::load(split + (i * kM + j % kM) * split_stride + u0 + j / kM);
+        },
+        [&](int a, int b, Vec v) { v.store(vg + (a * kAlpha + b) * vg_stride + u0); });
   }
   for (int xi = 0; xi < kAlpha * kAlpha; ++xi)
     for (int64_t ty = 0; ty < tiles_h; ++ty) {
@@ -259,21 +292,9 @@ void winograd_output_plane(const float* m, int64_t m_stride, int64_t tiles_h, in
   float* o = thread_scratch(kM * kM * o_stride);  // [row in tile][column in tile][tile]
   const Vec bias_v = Vec::broadcast(bias);
   for (int64_t t0 = 0; t0 < tiles; t0 += Vec::kLanes) {
-    Vec s[kAlpha][kAlpha];  // A^T M, column by column
-    for (int b = 0; b < kAlpha; ++b) {
-      Vec column[kAlpha], y[kM];
-      for (int a = 0; a < kAlpha; ++a)
-        column[a] = Vec::load(m + (a * kAlpha + b) * m_stride + t0);
-      Winograd<kM>::output(column, y);
-      for (int i = 0; i < kM; ++i)
-        s[i][b] = y[i];
-    }
-    for (int i = 0; i < kM; ++i) {  // (A^T M) A, row by row
-      Vec y[kM];
-      Winograd<kM>::output(s[i], y);
-      for (int j = 0; j < kM; ++j)
-        (y[j] + bias_v).store(o + (i * kM + j) * o_stride + t0);
-    }
+    winograd_output_tile<kM>(
+        [&](int a, int b) { return Vec::load(m + (a * kAlpha + b) * m_stride + t0); },
+        [&](int i, int j, Vec y) { (y + bias_v).store(o + (i * kM + j) * o_stride + t0); });
   }
   const int64_t whole_tiles_w = q / kM;  // tile columns that lie inside the image's width
   for (int64_t ty = 0; ty < tiles_h; ++ty) {

@@ -78,21 +78,9 @@ void winograd_nhwc_input(const float* x, const Conv2dParams& cp, int64_t tiles_w
         const float* p = x + (row * cp.w + col) * cp.c + c0;
         return lanes == Vec::kLanes ? Vec::load(p) : Vec::load_first(p, lanes);
       };
-      Vec t[kAlpha][kAlpha];  // B^T d, column by column
-      for (int j = 0; j < kAlpha; ++j) {
-        Vec d[kAlpha], column[kAlpha];
-        for (int i = 0; i < kAlpha; ++i)
-          d[i] = load(i, j);
-        Winograd<kM>::input(d, column);
-        for (int a = 0; a < kAlpha; ++a)
-          t[a][j] = column[a];
-      }
-      for (int a = 0; a < kAlpha; ++a) {  // (B^T d) B, row by row
-        Vec row[kAlpha];
-        Winograd<kM>::input(t[a], row);
-        for (int b = 0; b < kAlpha; ++b)
-          row[b].store_first(v + ((a * kAlpha + b) * tiles + tile) * cp.c + c0, lanes);
-      }
+      winograd_input_tile<kM>(load, [&](int a, int b, Vec value) {
+        value.store_first(v + ((a * kAlpha + b) * tiles + tile) * cp.c + c0, lanes);
+      });
     }
   }
 }
@@ -112,26 +100,19 @@ void winograd_nhwc_output(const float* m, const Conv2dParams& cp, const Conv2dCa
       const int64_t lanes = std::min<int64_t>(Vec::kLanes, cp.k - k0);
       const Vec bias =
           call.bias.empty() ? Vec::zero() : Vec::load_first(call.bias.data() + k0, lanes);
-      Vec s[kM][kAlpha];  // A^T M, column by column
-      for (int b = 0; b < kAlpha; ++b) {
-        Vec column[kAlpha], out[kM];
-        for (int a = 0; a < kAlpha; ++a)
-          column[a] = Vec::load_first(m + ((a * kAlpha + b) * tiles + tile) * cp.k + k0, lanes);
-        Winograd<kM>::output(column, out);
-        for (int i = 0; i < kM; ++i)
-          s[i][b] = out[i];
-      }
-      for (int i = 0; i < kM && row0 + i < cp.p; ++i) {  // (A^T M) A, row by row
-        Vec out[kM];
-        Winograd<kM>::output(s[i], out);
-        for (int j = 0; j < kM && col0 + j < cp.q; ++j) {
-          const int64_t at = ((row0 + i) * cp.q + col0 + j) * cp.k + k0;
-          Vec value = out[j] + bias;
-          if (residual != nullptr) value = value + Vec::load_first(residual + at, lanes);
-          if (vector_act) value = activate(value, act);
-          value.store_first(y + at, lanes);
-        }
-      }
+      // A partial tile at the image's bottom or right edge drops the pixels outside it.
+      winograd_output_tile<kM>(
+          [&](int a, int b) {
+            return Vec::load_first(m + ((a * kAlpha + b) * tiles + tile) * cp.k + k0, lanes);
+          },
+          [&](int i, int j, Vec value) {
+            if (row0 + i >= cp.p || col0 + j >= cp.q) return;
+            const int64_t at = ((row0 + i) * cp.q + col0 + j) * cp.k + k0;
+            value = value + bias;
+            if (residual != nullptr) value = value + Vec::load_first(residual + at, lanes);
+            if (vector_act) value = activate(value, act);
+            value.store_first(y + at, lanes);
+          });
     }
     if (vector_act) continue;
     for (int64_t i = row0; i < std::min(row0 + kM, cp.p); ++i)
