@@ -66,11 +66,11 @@ namespace detail {
 // a + offsets[t] + i * lda, B_t's rows following B_{t-1}'s in the panel. Then stored by
 // store_gemm_tile.
 template <int kRows, int kNv>
-FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
-                                                   const int64_t* offsets, int64_t taps, int64_t kc,
-                                                   const float* b, float* c, int64_t ldc,
-                                                   bool first, int64_t cols,
-                                                   const TileEpilogue* e) {
+FOVEA_ALWAYS_INLINE void gemm_rows_in_place_tile_body(const float* a, int64_t lda,
+                                                      const int64_t* offsets, int64_t taps,
+                                                      int64_t kc, const float* b, float* c,
+                                                      int64_t ldc, bool first, int64_t cols,
+                                                      const TileEpilogue* e) {
   Vec acc[kRows][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kRows; ++i) {
@@ -96,6 +96,47 @@ FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
     }
   }
   store_gemm_tile<kRows, kNv>(acc, c, ldc, first, kRows, cols, e);
+}
+
+template <int kRows, int kNv>
+FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
+                                                   const int64_t* offsets, int64_t taps, int64_t kc,
+                                                   const float* b, float* c, int64_t ldc,
+                                                   bool first, int64_t cols,
+                                                   const TileEpilogue* e) {
+  gemm_rows_in_place_tile_body<kRows, kNv>(a, lda, offsets, taps, kc, b, c, ldc, first, cols, e);
+}
+
+// The same rows × `panels` whole column panels in one call (one tap), B's panels b_stride
+// floats apart. With K as short as 16 a tile is little work, and calling the microkernel once
+// per tile cost as much again as the tile's FMAs.
+template <int kRows>
+FOVEA_NOINLINE void gemm_rows_in_place_panels(const float* a, int64_t lda, int64_t kc,
+                                              const float* b, int64_t b_stride, float* c,
+                                              int64_t ldc, bool first, int64_t panels,
+                                              const TileEpilogue* e) {
+  static constexpr int64_t kNoOffset[] = {0};
+  for (int64_t p = 0; p < panels; ++p) {
+    TileEpilogue tile{};
+    if (e != nullptr) {
+      tile = *e;
+      if (tile.col_bias != nullptr) tile.col_bias += p * kGemmNr;
+      if (tile.residual != nullptr) tile.residual += p * kGemmNr;
+    }
+    gemm_rows_in_place_tile_body<kRows, kGemmNv>(a, lda, kNoOffset, 1, kc, b + p * b_stride,
+                                                 c + p * kGemmNr, ldc, first, kGemmNr,
+                                                 e != nullptr ? &tile : nullptr);
+  }
+}
+
+using GemmRowsInPlacePanels = void (*)(const float*, int64_t, int64_t, const float*, int64_t,
+                                       float*, int64_t, bool, int64_t, const TileEpilogue*);
+
+template <int... kRows>
+GemmRowsInPlacePanels gemm_rows_in_place_panels(int64_t rows,
+                                                std::integer_sequence<int, kRows...>) {
+  static constexpr GemmRowsInPlacePanels table[] = {gemm_rows_in_place_panels<kRows + 1>...};
+  return table[rows - 1];
 }
 
 using GemmRowsInPlaceTile = void (*)(const float*, int64_t, const int64_t*, int64_t, int64_t,
@@ -178,7 +219,17 @@ inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const Pac
         for (int64_t i0 = m0, rows = 0; i0 < m1; i0 += rows) {
           rows = gemm_rows_next_tile(m1 - i0);
           prefetch_rows(a + (i0 + rows) * lda + pc, std::min(rows, m1 - i0 - rows), lda, kc);
-          for (int64_t j0 = n0; j0 < n1; j0 += kGemmNr) {
+          const int64_t whole = (n1 - n0) / kGemmNr;
+          if (whole > 0) {
+            const detail::TileEpilogue tile{
+                nullptr, e.col_bias != nullptr ? e.col_bias + n0 : nullptr,
+                e.residual != nullptr ? e.residual + i0 * e.ld_residual + n0 : nullptr,
+                e.ld_residual, e.act};
+            detail::gemm_rows_in_place_panels(rows, std::make_integer_sequence<int, kGemmMr>{})(
+                a + i0 * lda + pc, lda, kc, b.panel(pc, n0), kc * kGemmNr, c + i0 * ldc + n0, ldc,
+                first, whole, last ? &tile : nullptr);
+          }
+          for (int64_t j0 = n0 + whole * kGemmNr; j0 < n1; j0 += kGemmNr) {
             const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
             const detail::TileEpilogue tile{
                 nullptr, e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
