@@ -71,6 +71,8 @@ std::vector<ConvCase> named_cases() {
       {1, 45, 11, 9, 33, 5, 5, {1, 1, 2, 2, 2, 2, 1, 1, 1}},  // NHWC direct: uneven channel blocks
       square(1, 32, 20, 32, 5, 1, 2, 1, 32),  // 5×5 stride-1 depthwise, whole channel vectors
       square(2, 48, 13, 48, 3, 1, 1, 1, 48),  // 3×3 stride-1 depthwise, whole channel vectors
+      // 5×5 stride-2 depthwise, non-square, rows long enough for whole 8-pixel interior blocks
+      {2, 40, 11, 37, 40, 5, 5, Conv2dAttrs::make(2, 2, 1, 40)},
   };
 }
 
