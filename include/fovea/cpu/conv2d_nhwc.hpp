@@ -156,6 +156,7 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
       std::min(rows_in_l2, (rows + chunks_for_threads - 1) / chunks_for_threads);
   const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
   const int64_t taps = cp.r * cp.s, block_channels = detail::nhwc_direct_block_channels(cp);
+  const int64_t whole_tiles = gemm_rows_whole_tiles(cp.q);  // per output row
   parallel_for(0, chunks * panels, [&](int64_t task) {
     const int64_t row_begin = (task / panels) * chunk_rows;
     const int64_t row_end = std::min(rows, row_begin + chunk_rows);
@@ -169,7 +170,13 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
         const int64_t n = row / cp.p, op = row % cp.p;
         const float* x_row = input + n * image + op * a.stride_h * row_floats + c0;
         const int64_t y_row = row * cp.q * cp.k;
-        for (int64_t q0 = 0, pixels = 0; q0 < cp.q; q0 += pixels) {
+        const detail::TileEpilogue row_tile{
+            nullptr, e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
+            e.residual != nullptr ? e.residual + y_row + j0 : nullptr, e.ld_residual, e.act};
+        gemm_rows_in_place_row_tiles(x_row, a.stride_w * cp.c, offsets.data(), taps, kc, panel,
+                                     y.data() + y_row + j0, cp.k, first, cols, whole_tiles,
+                                     last ? &row_tile : nullptr);
+        for (int64_t q0 = whole_tiles * kGemmMr, pixels = 0; q0 < cp.q; q0 += pixels) {
           pixels = gemm_rows_next_tile(cp.q - q0);
           const int64_t at = y_row + q0 * cp.k + j0;
           const detail::TileEpilogue tile{
