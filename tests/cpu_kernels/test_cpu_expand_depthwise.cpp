@@ -236,6 +236,25 @@ TEST_SUITE("cpu") {
         fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,
                                             depthwise, ActivationKind::relu, nullptr, &residual_h),
         doctest::Contains("none was given"), fovea::Error);
+    // On a 7×7 image, two threads would expand 9 rows for 7: the separate convs run instead,
+    // and give the same bits.
+    const Tensor<float> small = random(Shape{1, 12, 7, 7}, 13).to_layout(Layout::nhwc);
+    fovea::nn::Conv2d depthwise_s1(40, 40, 3, Conv2dAttrs::make(1, 1, 1, 40), true);
+    depthwise_s1.weight().fill_uniform(14, -1, 1);
+    depthwise_s1.set_training(false);
+    const Tensor<float> small_residual = random(Shape{1, 16, 7, 7}, 15).to_layout(Layout::nhwc);
+    const Tensor<float> separate =
+        fovea::nn::expand_depthwise_project(small, expand, ActivationKind::relu6, depthwise_s1,
+                                            ActivationKind::relu6, &projection, &small_residual);
+    CHECK(fovea::last_kernel("conv2d") ==
+          std::string("conv2d_f32_nhwc_pointwise_gemm_") + fovea::cpu::kIsaName);
+    fovea::set_num_threads(1);
+    const Tensor<float> one_pass =
+        fovea::nn::expand_depthwise_project(small, expand, ActivationKind::relu6, depthwise_s1,
+                                            ActivationKind::relu6, &projection, &small_residual);
+    CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise_project") != std::string::npos);
+    CHECK(fovea::test::max_relative_error(separate, one_pass) == 0);
+    fovea::set_num_threads(2);
     // A residual of the wrong shape is left to the conv, which names the problem.
     CHECK_THROWS_WITH_AS(
         fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,

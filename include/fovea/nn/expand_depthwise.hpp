@@ -2,8 +2,9 @@
 // depthwise conv after it, each with its activation, and optionally the 1×1 projection after
 // them with its residual (MobileNetV2's whole block). Where the CPU kernels would run every conv
 // in NHWC (the pointwise GEMM and the depthwise kernel), they run as one pass over the image
-// (cpu/expand_depthwise_nhwc.hpp) with the layers' own packed weights; otherwise, as separate
-// convs. The result is the same bits either way.
+// (cpu/expand_depthwise_nhwc.hpp) with the layers' own packed weights, unless splitting a small
+// image among the threads would expand many rows twice (cpu::expand_depthwise_nhwc_pays);
+// otherwise, as separate convs. The result is the same bits either way.
 #pragma once
 
 #include <memory>
@@ -59,7 +60,8 @@ inline Tensor<float> expand_depthwise_project(const Tensor<float>& x, Conv2d& ex
     const bool residual_fits =
         residual == nullptr || (residual->layout() == Layout::nhwc && pk != nullptr &&
                                 residual->shape() == pp.output_shape());
-    if (dk != nullptr && (projection == nullptr || pk != nullptr) && residual_fits) {
+    if (dk != nullptr && (projection == nullptr || pk != nullptr) && residual_fits &&
+        cpu::expand_depthwise_nhwc_pays(dp, projection != nullptr)) {
       static const std::string fused =
           std::string("conv2d_f32_nhwc_expand_depthwise_") + cpu::kIsaName;
       static const std::string fused_project =
