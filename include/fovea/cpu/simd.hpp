@@ -41,17 +41,19 @@ namespace detail {
 
 // e^x / 2^n for n = round(x / ln 2), so that e^x = 2^n · exp_reduced(x, n): Cephes' expf.
 // x − n·ln 2 is formed in two steps (ln 2 split into a part exact in float and the rest), and
-// e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative error near 1e-7.
+// e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative error near 1e-7. The polynomial
+// is summed in Estrin's order, three dependent FMAs rather than Horner's five: SiLU's chain of
+// dependent operations is long enough that a core with a small reorder window (Zen 1) held only
+// a few vectors of it in flight, and ran it at 34 cycles per vector.
 template <class V>
 FOVEA_ALWAYS_INLINE V exp_reduced(V x, V n) {
   const V r = fmadd(n, V::broadcast(2.12194440e-4f), fmadd(n, V::broadcast(-0.693359375f), x));
-  V p = V::broadcast(1.9875691500e-4f);
-  p = fmadd(p, r, V::broadcast(1.3981999507e-3f));
-  p = fmadd(p, r, V::broadcast(8.3334519073e-3f));
-  p = fmadd(p, r, V::broadcast(4.1665795894e-2f));
-  p = fmadd(p, r, V::broadcast(1.6666665459e-1f));
-  p = fmadd(p, r, V::broadcast(5.0000001201e-1f));
-  return fmadd(p, r * r, r + V::broadcast(1.0f));
+  const V r2 = r * r;
+  const V p01 = fmadd(V::broadcast(1.6666665459e-1f), r, V::broadcast(5.0000001201e-1f));
+  const V p23 = fmadd(V::broadcast(8.3334519073e-3f), r, V::broadcast(4.1665795894e-2f));
+  const V p45 = fmadd(V::broadcast(1.9875691500e-4f), r, V::broadcast(1.3981999507e-3f));
+  const V p = fmadd(fmadd(p45, r2, p23), r2, p01);
+  return fmadd(p, r2, r + V::broadcast(1.0f));
 }
 
 }  // namespace detail
