@@ -69,17 +69,28 @@ FOVEA_ALWAYS_INLINE void store_depthwise_nhwc(const Vec (&sum)[kCount],
                                               const DepthwiseNhwcGeometry& g, int64_t lanes,
                                               float* y, const float* residual) {
   const bool vector_act = has_vector_form(g.act);
+  Vec v[kCount];
 #pragma GCC unroll 8
   for (int i = 0; i < kCount; ++i) {
-    Vec v = sum[i];
+    v[i] = sum[i];
     if (residual != nullptr)
-      v = v + (kFull ? Vec::load(residual + i * g.c) : Vec::load_first(residual + i * g.c, lanes));
-    if (vector_act) v = activate(v, g.act);
+      v[i] = v[i] +
+             (kFull ? Vec::load(residual + i * g.c) : Vec::load_first(residual + i * g.c, lanes));
+  }
+  if (g.act == ActivationKind::silu) {
+    silu_in_groups<kCount>([&v](int i) -> Vec& { return v[i]; });
+  } else if (vector_act) {
+#pragma GCC unroll 8
+    for (int i = 0; i < kCount; ++i)
+      v[i] = activate(v[i], g.act);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kCount; ++i) {
     float* out = y + i * g.c;
     if (kFull) {
-      v.store(out);
+      v[i].store(out);
     } else {
-      v.store_first(out, lanes);
+      v[i].store_first(out, lanes);
     }
     if (!vector_act) activate_in_place(out, lanes, g.act);
   }

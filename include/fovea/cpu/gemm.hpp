@@ -112,7 +112,7 @@ FOVEA_ALWAYS_INLINE void activate_tile(Vec (&acc)[kRows][kNv], ActivationKind ki
     case ActivationKind::relu6:
       return each([](Vec v) { return relu6(v); });
     case ActivationKind::silu:
-      return each([](Vec v) { return v * logistic(v); });
+      return silu_in_groups<kRows * kNv>([&acc](int i) -> Vec& { return acc[i / kNv][i % kNv]; });
     case ActivationKind::sigmoid:
       return each([](Vec v) { return logistic(v); });
     default:

@@ -39,21 +39,38 @@ inline namespace FOVEA_CPU_ISA {
 
 namespace detail {
 
-// e^x / 2^n for n = round(x / ln 2), so that e^x = 2^n · exp_reduced(x, n): Cephes' expf.
-// x − n·ln 2 is formed in two steps (ln 2 split into a part exact in float and the rest), and
-// e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative error near 1e-7. The polynomial
-// is summed in Estrin's order, three dependent FMAs rather than Horner's five: SiLU's chain of
-// dependent operations is long enough that a core with a small reorder window (Zen 1) held only
-// a few vectors of it in flight, and ran it at 34 cycles per vector.
-template <class V>
-FOVEA_ALWAYS_INLINE V exp_reduced(V x, V n) {
-  const V r = fmadd(n, V::broadcast(2.12194440e-4f), fmadd(n, V::broadcast(-0.693359375f), x));
-  const V r2 = r * r;
-  const V p01 = fmadd(V::broadcast(1.6666665459e-1f), r, V::broadcast(5.0000001201e-1f));
-  const V p23 = fmadd(V::broadcast(8.3334519073e-3f), r, V::broadcast(4.1665795894e-2f));
-  const V p45 = fmadd(V::broadcast(1.9875691500e-4f), r, V::broadcast(1.3981999507e-3f));
-  const V p = fmadd(fmadd(p45, r2, p23), r2, p01);
-  return fmadd(p, r2, r + V::broadcast(1.0f));
+// x[i] := e^x[i] / 2^n[i] for n = round(x / ln 2), so that e^x = 2^n · the result: Cephes'
+// expf, on kN vectors at once. x − n·ln 2 is formed in two steps (ln 2 split into a part exact
+// in float and the rest), and e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative
+// error near 1e-7, summed in Estrin's order (three dependent FMAs rather than Horner's five).
+// Each step runs on all kN vectors before the next: GCC keeps the source order on x86, and a
+// core with a small scheduler (Zen 1) then held only a vector or two of SiLU's long chain of
+// dependent operations in flight, at 34 cycles per vector.
+template <int kN, class V>
+FOVEA_ALWAYS_INLINE void exp_reduced(V (&x)[kN], const V (&n)[kN]) {
+  V r[kN], r2[kN], p[kN], q[kN];
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    r[i] = fmadd(n[i], V::broadcast(-0.693359375f), x[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    r[i] = fmadd(n[i], V::broadcast(2.12194440e-4f), r[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i) {
+    r2[i] = r[i] * r[i];
+    p[i] = fmadd(V::broadcast(1.9875691500e-4f), r[i], V::broadcast(1.3981999507e-3f));
+    q[i] = fmadd(V::broadcast(8.3334519073e-3f), r[i], V::broadcast(4.1665795894e-2f));
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    p[i] = fmadd(p[i], r2[i], q[i]);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    p[i] = fmadd(p[i], r2[i],
+                 fmadd(V::broadcast(1.6666665459e-1f), r[i], V::broadcast(5.0000001201e-1f)));
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i] = fmadd(p[i], r2[i], r[i] + V::broadcast(1.0f));
 }
 
 }  // namespace detail
@@ -125,7 +142,16 @@ FOVEA_ALWAYS_INLINE Vec exp(Vec x) {
   const __m512 n = _mm512_maskz_roundscale_ps(
       kAllLanes, _mm512_mul_ps(x.v, _mm512_set1_ps(1.44269504088896341f)),
       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  return {_mm512_maskz_scalef_ps(kAllLanes, detail::exp_reduced(x, Vec{n}).v, n)};
+  Vec reduced[1] = {x};
+  detail::exp_reduced(reduced, {Vec{n}});
+  return {_mm512_maskz_scalef_ps(kAllLanes, reduced[0].v, n)};
+}
+// kN vectors of e^x in place.
+template <int kN>
+FOVEA_ALWAYS_INLINE void exp(Vec (&x)[kN]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i] = exp(x[i]);
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
@@ -219,20 +245,38 @@ inline Vec reciprocal(Vec x) {
   const __m256 r = _mm256_rcp_ps(x.v);
   return {_mm256_mul_ps(r, _mm256_fnmadd_ps(x.v, r, _mm256_set1_ps(2.0f)))};
 }
-// e^x (detail::exp_reduced), with 2^n built in the exponent bits. x is first clamped to
+// e^x of kN vectors in place (detail::exp_reduced), with 2^n built in the exponent bits; and of
+// one vector. x is first clamped to
 // [-87.3, 88.37], where 2^n stays a normal float: results saturate near 1e-38 and 2.4e38 rather
 // than reaching 0 and inf. NaN stays NaN (it is max/min's second operand). Always inlined: left
 // to GCC it became a call inside the depthwise kernels' SiLU epilogue, every vector register
 // is caller-saved, and the pixel sums went through the stack around each call (6 % of
 // EfficientNet-B0's time on a Zen 1 machine).
+template <int kN>
+FOVEA_ALWAYS_INLINE void exp(Vec (&x)[kN]) {
+  Vec n[kN];
+  __m256i bits[kN];
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i].v = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
+                           _mm256_max_ps(_mm256_set1_ps(-87.3365447504f), x[i].v));
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    n[i].v = _mm256_round_ps(_mm256_mul_ps(x[i].v, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    bits[i] =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n[i].v), _mm256_set1_epi32(127)), 23);
+  detail::exp_reduced(x, n);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i].v = _mm256_mul_ps(x[i].v, _mm256_castsi256_ps(bits[i]));
+}
 FOVEA_ALWAYS_INLINE Vec exp(Vec x) {
-  x.v = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
-                      _mm256_max_ps(_mm256_set1_ps(-87.3365447504f), x.v));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x.v, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m256i bits =
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return {_mm256_mul_ps(detail::exp_reduced(x, Vec{n}).v, _mm256_castsi256_ps(bits))};
+  Vec one[1] = {x};
+  exp(one);
+  return one[0];
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
@@ -346,6 +390,11 @@ inline Vec exp(Vec x) {
   for (int i = 0; i < 4; ++i)
     r.v[i] = std::exp(x.v[i]);
   return r;
+}
+template <int kN>
+void exp(Vec (&x)[kN]) {
+  for (int i = 0; i < kN; ++i)
+    x[i] = exp(x[i]);
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first).
