@@ -98,6 +98,8 @@ FOVEA_ALWAYS_INLINE void gemm_rows_in_place_tile_body(const float* a, int64_t ld
   store_gemm_tile<kRows, kNv>(acc, c, ldc, first, kRows, cols, e);
 }
 
+// One tile, in a function of its own: a ragged last tile, a narrow last panel, and every tile
+// of gemm_rows_in_place_tile's callers.
 template <int kRows, int kNv>
 FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
                                                    const int64_t* offsets, int64_t taps, int64_t kc,
