@@ -39,38 +39,43 @@ inline namespace FOVEA_CPU_ISA {
 
 namespace detail {
 
-// x[i] := e^x[i] / 2^n[i] for n = round(x / ln 2), so that e^x = 2^n · the result: Cephes'
-// expf, on kN vectors at once. x − n·ln 2 is formed in two steps (ln 2 split into a part exact
-// in float and the rest), and e^r on |r| ≤ ln 2 / 2 is a degree-7 polynomial with relative
-// error near 1e-7, summed in Estrin's order (three dependent FMAs rather than Horner's five).
-// Each step runs on all kN vectors before the next: GCC keeps the source order on x86, and a
-// core with a small scheduler (Zen 1) then held only a vector or two of SiLU's long chain of
-// dependent operations in flight, at 34 cycles per vector.
-template <int kN, class V>
+// x[i] := e^(kSign·x[i]) / 2^n[i], for n = round(kSign·x / ln 2), so that e^(kSign·x) = 2^n ·
+// the result; kSign = -1 gives e^-x without negating x first (SiLU's and the logistic's
+// argument). s = x − kSign·n·ln 2 is formed in two steps (ln 2 split into a part exact in float
+// and the rest), and e^(kSign·s), |s| ≤ ln 2 / 2, is 1 + r + r²(c2 + c3 r + c4 r² + c5 r³) for
+// r = kSign·s, summed in Horner's order in s (the odd coefficients take kSign). The coefficients
+// come from scripts/fit_exp_polynomial.py, a minimax fit: relative error 1.1e-7, 1.8e-7 with
+// float rounding, as close as float gets. kN vectors at once, each step on all of them before the
+// next: GCC keeps the source order on x86, and a core with a small scheduler (Zen 1) then held
+// only a vector or two of SiLU's long chain of dependent operations in flight, at 34 cycles per
+// vector.
+template <int kSign, int kN, class V>
 FOVEA_ALWAYS_INLINE void exp_reduced(V (&x)[kN], const V (&n)[kN]) {
-  V r[kN], r2[kN], p[kN], q[kN];
+  static_assert(kSign == 1 || kSign == -1);
+  constexpr float kC2 = 4.99992311e-1f, kC3 = 1.66671142e-1f, kC4 = 4.18901145e-2f,
+                  kC5 = 8.31252523e-3f;
+  V s[kN];
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    r[i] = fmadd(n[i], V::broadcast(-0.693359375f), x[i]);
+    s[i] = fmadd(n[i], V::broadcast(kSign * -0.693359375f), x[i]);
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    r[i] = fmadd(n[i], V::broadcast(2.12194440e-4f), r[i]);
-#pragma GCC unroll 8
-  for (int i = 0; i < kN; ++i) {
-    r2[i] = r[i] * r[i];
-    p[i] = fmadd(V::broadcast(1.9875691500e-4f), r[i], V::broadcast(1.3981999507e-3f));
-    q[i] = fmadd(V::broadcast(8.3334519073e-3f), r[i], V::broadcast(4.1665795894e-2f));
-  }
+    s[i] = fmadd(n[i], V::broadcast(kSign * 2.12194440e-4f), s[i]);
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    p[i] = fmadd(p[i], r2[i], q[i]);
+    x[i] = fmadd(V::broadcast(kSign * kC5), s[i], V::broadcast(kC4));
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    p[i] = fmadd(p[i], r2[i],
-                 fmadd(V::broadcast(1.6666665459e-1f), r[i], V::broadcast(5.0000001201e-1f)));
+    x[i] = fmadd(x[i], s[i], V::broadcast(kSign * kC3));
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    x[i] = fmadd(p[i], r2[i], r[i] + V::broadcast(1.0f));
+    x[i] = fmadd(x[i], s[i], V::broadcast(kC2));
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i] = fmadd(x[i], s[i], V::broadcast(kSign * 1.0f));
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i] = fmadd(x[i], s[i], V::broadcast(1.0f));
 }
 
 }  // namespace detail
@@ -143,15 +148,15 @@ FOVEA_ALWAYS_INLINE Vec exp(Vec x) {
       kAllLanes, _mm512_mul_ps(x.v, _mm512_set1_ps(1.44269504088896341f)),
       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   Vec reduced[1] = {x};
-  detail::exp_reduced(reduced, {Vec{n}});
+  detail::exp_reduced<1>(reduced, {Vec{n}});
   return {_mm512_maskz_scalef_ps(kAllLanes, reduced[0].v, n)};
 }
-// kN vectors of e^x in place.
+// e^-x of kN vectors in place, capped at e^88 (finite) as on AVX2.
 template <int kN>
-FOVEA_ALWAYS_INLINE void exp(Vec (&x)[kN]) {
+FOVEA_ALWAYS_INLINE void exp_negated(Vec (&x)[kN]) {
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    x[i] = exp(x[i]);
+    x[i] = exp(min(Vec::broadcast(88.0f), -x[i]));
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
@@ -245,38 +250,36 @@ inline Vec reciprocal(Vec x) {
   const __m256 r = _mm256_rcp_ps(x.v);
   return {_mm256_mul_ps(r, _mm256_fnmadd_ps(x.v, r, _mm256_set1_ps(2.0f)))};
 }
-// e^x of kN vectors in place (detail::exp_reduced), with 2^n built in the exponent bits; and of
-// one vector. x is first clamped to
-// [-87.3, 88.37], where 2^n stays a normal float: results saturate near 1e-38 and 2.4e38 rather
-// than reaching 0 and inf. NaN stays NaN (it is max/min's second operand). Always inlined: left
-// to GCC it became a call inside the depthwise kernels' SiLU epilogue, every vector register
-// is caller-saved, and the pixel sums went through the stack around each call (6 % of
+// e^-x of kN vectors in place (detail::exp_reduced), with 2^n built in the exponent bits. x is
+// first clamped to [-88.37, 87.3], where 2^n stays a normal float: results saturate near 2.4e38
+// (finite) and 1e-38 rather than reaching inf and 0. NaN stays NaN (it is max/min's second
+// operand). −x·log2 e + 1.5·2^23 + 127 comes out rounded to an integer, as every float from
+// 2^23 to 2^24 is one; its low mantissa bits hold n + 127, so shifted left by 23 they are 2^n's
+// exponent field, and taking the constant away again leaves n: one FMA, a shift and a
+// subtraction, where round, convert and add took four operations. Always inlined: left to GCC,
+// exp became a call inside the depthwise kernels' SiLU epilogue, every vector register is
+// caller-saved, and the pixel sums went through the stack around each call (6 % of
 // EfficientNet-B0's time on a Zen 1 machine).
 template <int kN>
-FOVEA_ALWAYS_INLINE void exp(Vec (&x)[kN]) {
+FOVEA_ALWAYS_INLINE void exp_negated(Vec (&x)[kN]) {
+  constexpr float kRounder = 12582912.0f + 127.0f;
   Vec n[kN];
   __m256i bits[kN];
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
-    x[i].v = _mm256_min_ps(_mm256_set1_ps(88.3762626647949f),
-                           _mm256_max_ps(_mm256_set1_ps(-87.3365447504f), x[i].v));
+    x[i].v = _mm256_min_ps(_mm256_set1_ps(87.3365447504f),
+                           _mm256_max_ps(_mm256_set1_ps(-88.3762626647949f), x[i].v));
 #pragma GCC unroll 8
-  for (int i = 0; i < kN; ++i)
-    n[i].v = _mm256_round_ps(_mm256_mul_ps(x[i].v, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-#pragma GCC unroll 8
-  for (int i = 0; i < kN; ++i)
-    bits[i] =
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n[i].v), _mm256_set1_epi32(127)), 23);
-  detail::exp_reduced(x, n);
+  for (int i = 0; i < kN; ++i) {
+    const __m256 rounded =
+        _mm256_fmadd_ps(x[i].v, _mm256_set1_ps(-1.44269504088896341f), _mm256_set1_ps(kRounder));
+    bits[i] = _mm256_slli_epi32(_mm256_castps_si256(rounded), 23);
+    n[i].v = _mm256_sub_ps(rounded, _mm256_set1_ps(kRounder));
+  }
+  detail::exp_reduced<-1>(x, n);
 #pragma GCC unroll 8
   for (int i = 0; i < kN; ++i)
     x[i].v = _mm256_mul_ps(x[i].v, _mm256_castsi256_ps(bits[i]));
-}
-FOVEA_ALWAYS_INLINE Vec exp(Vec x) {
-  Vec one[1] = {x};
-  exp(one);
-  return one[0];
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
@@ -391,10 +394,11 @@ inline Vec exp(Vec x) {
     r.v[i] = std::exp(x.v[i]);
   return r;
 }
+// e^-x of kN vectors in place, capped at e^88 (finite) as on AVX2.
 template <int kN>
-void exp(Vec (&x)[kN]) {
+void exp_negated(Vec (&x)[kN]) {
   for (int i = 0; i < kN; ++i)
-    x[i] = exp(x[i]);
+    x[i] = exp(min(Vec::broadcast(88.0f), -x[i]));
 }
 
 // The even and odd elements of the 2·kLanes floats lo, hi (lo first).
