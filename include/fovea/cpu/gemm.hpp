@@ -111,8 +111,17 @@ FOVEA_ALWAYS_INLINE void activate_tile(Vec (&acc)[kRows][kNv], ActivationKind ki
       return each([](Vec v) { return relu(v); });
     case ActivationKind::relu6:
       return each([](Vec v) { return relu6(v); });
-    case ActivationKind::silu:
-      return silu_in_groups<kRows * kNv>([&acc](int i) -> Vec& { return acc[i / kNv][i % kNv]; });
+    case ActivationKind::silu: {
+      Vec tile[kRows * kNv];
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows * kNv; ++i)
+        tile[i] = acc[i / kNv][i % kNv];
+      silu_vectors<kRows * kNv>(tile);
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows * kNv; ++i)
+        acc[i / kNv][i % kNv] = tile[i];
+      return;
+    }
     case ActivationKind::sigmoid:
       return each([](Vec v) { return logistic(v); });
     default:
