@@ -109,6 +109,33 @@ inline Tensor<float> conv2d_nhwc_pointwise_run(const Conv2dCall& call) {
   return y;
 }
 
+// conv2d_nhwc_pointwise_run on x · gates, for gates [N, C], one per image and input channel (a
+// squeeze-and-excitation's), without forming x · gates: per image, the packed weights with each
+// input channel's row scaled by its gate, then that image's GEMM. Scaling the C × K weights
+// takes less work than a pass over the image's H·W·C floats when H·W ≥ K
+// (conv2d_nhwc_gating_pays), and no pass over the block's widest tensor.
+inline Tensor<float> conv2d_nhwc_pointwise_gated_run(const Conv2dCall& call, const float* gates) {
+  const Conv2dParams& cp = call.params;
+  const auto& weights = *static_cast<const PackedMatrixB*>(call.prepared);
+  Tensor<float> y = Tensor<float>::uninitialized(cp.output_shape(), Layout::nhwc);
+  const int64_t pixels = cp.h * cp.w;
+  GemmEpilogue e = detail::nhwc_epilogue(call);
+  for (int64_t image = 0; image < cp.n; ++image) {
+    const PackedMatrixB gated = weights.with_rows_scaled(gates + image * cp.c);
+    GemmEpilogue image_e = e;
+    if (e.residual != nullptr) image_e.residual = e.residual + image * pixels * cp.k;
+    gemm_rows_in_place(pixels, call.x.data() + image * pixels * cp.c, cp.c, gated,
+                       y.data() + image * pixels * cp.k, cp.k, image_e);
+  }
+  return y;
+}
+
+// Whether conv2d_nhwc_pointwise_gated_run pays for a 1×1 conv: scaling its weights (C × K per
+// image) against scaling its input (H·W × C per image).
+inline bool conv2d_nhwc_gating_pays(const Conv2dParams& cp) {
+  return cp.h * cp.w >= cp.k;
+}
+
 inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
   const Conv2dParams& cp = call.params;
   const Conv2dAttrs& a = cp.attrs;

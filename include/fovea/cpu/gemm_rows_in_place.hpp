@@ -45,6 +45,28 @@ class PackedMatrixB {
     }
   }
 
+  // This matrix with row k times scale[k]: a 1×1 conv's weights with each input channel scaled
+  // (squeeze-and-excitation's gates, folded in). Its storage comes from the activation arena
+  // when one is open.
+  PackedMatrixB with_rows_scaled(const float* scale) const {
+    PackedMatrixB scaled;
+    scaled.k_ = k_, scaled.n_ = n_, scaled.depth_ = depth_, scaled.n_padded_ = n_padded_;
+    scaled.data_.resize(k_ * n_padded_);
+    const float* src = data_.data();
+    float* dst = scaled.data_.data();
+    for (int64_t pc = 0; pc < k_; pc += depth_) {
+      const int64_t kc = std::min(depth_, k_ - pc);
+      for (int64_t j0 = 0; j0 < n_; j0 += kGemmNr) {
+        for (int64_t kk = 0; kk < kc; ++kk) {
+          const Vec row_scale = Vec::broadcast(scale[pc + kk]);
+          for (int j = 0; j < kGemmNv; ++j, src += Vec::kLanes, dst += Vec::kLanes)
+            (Vec::load(src) * row_scale).store(dst);
+        }
+      }
+    }
+    return scaled;
+  }
+
   int64_t rows() const { return k_; }
   int64_t cols() const { return n_; }
   int64_t depth() const { return depth_; }

@@ -111,16 +111,29 @@ inline Tensor<float> squeeze_excitation_nchw(const Tensor<float>& x, const Tenso
   return y;
 }
 
-// The same for an NHWC x, output NHWC: channel means (detail::channel_means_nhwc), the gates,
-// then y = x · gate pixel by pixel, about 8192 floats of one image per task.
+// The gates of an NHWC x, [N, C]: scale_act(fc2(act(fc1(channel means)))), the means by
+// detail::channel_means_nhwc. For squeeze_excitation_nhwc below, and for a caller that folds the
+// gates into the next 1×1 conv's weights (conv2d_nhwc_pointwise_gated_run).
+inline std::vector<float> squeeze_excitation_gates_nhwc(
+    const Tensor<float>& x, const Tensor<float>& fc1_w, const Tensor<float>& fc1_b,
+    const Tensor<float>& fc2_w, const Tensor<float>& fc2_b, ActivationKind act,
+    ActivationKind scale_act) {
+  const int64_t n = x.dim(0), c = x.dim(1);
+  std::vector<float> gates(static_cast<size_t>(n * c));
+  detail::channel_means_nhwc(x, gates.data());
+  detail::excitation_gates(gates.data(), n, c, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+  return gates;
+}
+
+// The same for an NHWC x, output NHWC: the gates, then y = x · gate pixel by pixel, about 8192
+// floats of one image per task.
 inline Tensor<float> squeeze_excitation_nhwc(const Tensor<float>& x, const Tensor<float>& fc1_w,
                                              const Tensor<float>& fc1_b, const Tensor<float>& fc2_w,
                                              const Tensor<float>& fc2_b, ActivationKind act,
                                              ActivationKind scale_act) {
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  std::vector<float> gates(static_cast<size_t>(n * c));
-  detail::channel_means_nhwc(x, gates.data());
-  detail::excitation_gates(gates.data(), n, c, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
+  const std::vector<float> gates =
+      squeeze_excitation_gates_nhwc(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   Tensor<float> y = Tensor<float>::uninitialized(x.shape(), Layout::nhwc);
   const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(c, 1));
   const int64_t blocks = (hw + per_task - 1) / per_task;

@@ -13,6 +13,7 @@
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/batchnorm.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/excite_project.hpp"
 #include "fovea/nn/expand_depthwise.hpp"
 #include "fovea/nn/sequential.hpp"
 
@@ -47,6 +48,16 @@ class Conv2dNormActivation : public nn::Sequential {
     FOVEA_CHECK(runs_fused() && epilogue_.act == ActivationKind::identity,
                 "Conv2dNormActivation::forward_adding needs a folded block without activation");
     return conv_->forward_fused(x, Conv2dEpilogue{ActivationKind::identity, &residual});
+  }
+
+  // block(se(x)) + residual (if given) for a folded block without activation, se's gates folded
+  // into this conv's weights where the CPU kernels allow (nn/excite_project.hpp): EfficientNet's
+  // projection. Needs runs_fused().
+  Tensor<float> forward_excited(const Tensor<float>& x, nn::SqueezeExcitation& se,
+                                const Tensor<float>* residual = nullptr) {
+    FOVEA_CHECK(runs_fused() && epilogue_.act == ActivationKind::identity,
+                "Conv2dNormActivation::forward_excited needs a folded block without activation");
+    return nn::excite_project(x, se, *conv_, residual);
   }
 
   // depthwise(block(x)) for this block, a 1×1 expansion, and the depthwise block after it,

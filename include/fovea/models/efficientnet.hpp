@@ -73,8 +73,7 @@ class MBConv : public nn::Module {
       // is the identity and the projection adds x itself.
       Tensor<float> y = expand_ != nullptr ? expand_->forward_into_depthwise(*depthwise_, x)
                                            : depthwise_->forward(x);
-      y = squeeze_->forward(y);
-      return use_residual_ ? projection_->forward_adding(y, x) : projection_->forward(y);
+      return projection_->forward_excited(y, *squeeze_, use_residual_ ? &x : nullptr);
     }
     Tensor<float> y = block_->forward(x);
     return use_residual_ ? add(stochastic_depth_->forward(y), x) : y;

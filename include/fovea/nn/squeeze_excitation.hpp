@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/conv2d.hpp"
@@ -62,6 +63,20 @@ class SqueezeExcitation : public Module {
 
   int64_t channels() const { return fc1_->in_channels(); }
   int64_t squeeze_channels() const { return fc1_->out_channels(); }
+
+  // The gates scale_act(fc2(act(fc1(mean of x)))) of an NHWC x, [N, C]: forward(x) is x times
+  // them (nn/excite_project.hpp folds them into the next conv's weights instead).
+  std::vector<float> gates_nhwc(const Tensor<float>& x) const {
+    FOVEA_CHECK(x.rank() == 4 && x.layout() == Layout::nhwc,
+                "SqueezeExcitation::gates_nhwc wants a rank-4 NHWC tensor, got ", x.shape(), " in ",
+                layout_name(x.layout()));
+    fovea::detail::check_squeeze_excitation_shapes(x.shape(), fc1_->weight().shape(),
+                                                   fc1_->bias().shape(), fc2_->weight().shape(),
+                                                   fc2_->bias().shape());
+    return cpu::squeeze_excitation_gates_nhwc(x, fc1_->weight(), fc1_->bias(), fc2_->weight(),
+                                              fc2_->bias(), activation_->activation_kind(),
+                                              scale_activation_->activation_kind());
+  }
   Conv2d& fc1() { return *fc1_; }
   Conv2d& fc2() { return *fc2_; }
 
