@@ -1,6 +1,7 @@
-// The fused 1×1 expansion + depthwise conv (+ projection) (cpu/expand_depthwise_nhwc.hpp)
-// against the convs run one after the other (bit for bit) and against the reference, over
-// random shapes, band sizes and thread counts; and nn::expand_depthwise_project's choice.
+// The fused 1×1 expansion + depthwise conv (+ projection), and depthwise conv + projection
+// without expansion (cpu/expand_depthwise_nhwc.hpp), against the convs run one after the other
+// (bit for bit) and against the reference, over random shapes, band sizes and thread counts;
+// and the choices of nn::expand_depthwise_project and nn::depthwise_project.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -30,6 +31,7 @@ struct Block {
   int64_t window_bytes;
   int64_t out = 0;        // > 0: a projection to this many channels
   bool residual = false;  // with the projection: add a residual
+  bool expands = true;    // false: no expansion (c = hidden), and a projection follows
 
   std::string str() const {
     std::ostringstream text;
@@ -37,7 +39,8 @@ struct Block {
          << " kernel=" << kernel << " stride=" << attrs.stride_h << "x" << attrs.stride_w
          << " pad=" << attrs.pad_top << "," << attrs.pad_left << "," << attrs.pad_bottom << ","
          << attrs.pad_right << " dilation=" << attrs.dilation_h << "x" << attrs.dilation_w
-         << " window_bytes=" << window_bytes << " out=" << out << " residual=" << residual;
+         << " window_bytes=" << window_bytes << " out=" << out << " residual=" << residual
+         << " expands=" << expands;
     return text.str();
   }
 };
@@ -70,7 +73,9 @@ Block random_block(fovea::Rng& rng) {
   b.attrs.pad_right = static_cast<int64_t>(rng.below(static_cast<uint64_t>(span)));
   const int64_t row_bytes = b.w * b.hidden * 4;
   b.window_bytes = row_bytes * static_cast<int64_t>(1 + rng.below(static_cast<uint64_t>(b.h + 2)));
-  if (rng.below(2) == 0) {
+  b.expands = rng.below(4) != 0;
+  if (!b.expands) b.c = b.hidden;
+  if (!b.expands || rng.below(2) == 0) {
     // One hidden and one output channel would make the unfused projection a depthwise conv.
     b.out = (b.hidden == 1 ? 2 : 1) + static_cast<int64_t>(rng.below(40));
     b.residual = rng.below(2) == 0;
@@ -90,17 +95,19 @@ void check_block(const Block& b, int threads) {
   Conv2dAttrs depthwise = b.attrs;
   depthwise.groups = b.hidden;
 
+  const Conv2dEpilogue expand_epilogue{ActivationKind::relu6, nullptr};
+  const Conv2dEpilogue dw_epilogue{ActivationKind::silu, nullptr};
+
   // The reference, in NCHW.
   const Tensor<float> want = fovea::conv2d_fused_reference(
-      fovea::conv2d_fused_reference(x, expand_w, expand_b, pointwise,
-                                    Conv2dEpilogue{ActivationKind::relu6, nullptr}),
-      dw_w, dw_b, depthwise, Conv2dEpilogue{ActivationKind::silu, nullptr});
-  // The two NHWC kernels one after the other.
+      b.expands ? fovea::conv2d_fused_reference(x, expand_w, expand_b, pointwise, expand_epilogue)
+                : x,
+      dw_w, dw_b, depthwise, dw_epilogue);
+  // The NHWC kernels one after the other.
   const Tensor<float> xh = x.to_layout(Layout::nhwc);
-  const Tensor<float> unfused =
-      fovea::conv2d_fused(fovea::conv2d_fused(xh, expand_w, expand_b, pointwise,
-                                              Conv2dEpilogue{ActivationKind::relu6, nullptr}),
-                          dw_w, dw_b, depthwise, Conv2dEpilogue{ActivationKind::silu, nullptr});
+  const Tensor<float> unfused = fovea::conv2d_fused(
+      b.expands ? fovea::conv2d_fused(xh, expand_w, expand_b, pointwise, expand_epilogue) : xh,
+      dw_w, dw_b, depthwise, dw_epilogue);
   REQUIRE(fovea::last_kernel("conv2d").find("nhwc_depthwise") != std::string::npos);
 
   const fovea::Conv2dParams ep = fovea::Conv2dParams::make(xh.shape(), expand_w.shape(), pointwise);
@@ -109,7 +116,7 @@ void check_block(const Block& b, int threads) {
   const auto packed_expand = fovea::cpu::conv2d_nhwc_pointwise_prepare(expand_w, ep);
   const auto packed_dw = fovea::cpu::conv2d_depthwise_nhwc_prepare(dw_w, dp);
   const fovea::cpu::ExpandDepthwiseNhwc f{
-      *static_cast<const fovea::cpu::PackedMatrixB*>(packed_expand.get()),
+      b.expands ? static_cast<const fovea::cpu::PackedMatrixB*>(packed_expand.get()) : nullptr,
       expand_b.data(),
       ActivationKind::relu6,
       dp,
@@ -173,7 +180,41 @@ TEST_SUITE("cpu") {
       check_block(Block{1, 16, 40, 36, 48, 3, s2, 36 * 48 * 4 * 7, 24, false}, threads);
       check_block(Block{2, 24, 29, 31, 40, 5, k5, 31 * 40 * 4 * 9, 24, true}, threads);
       check_block(Block{1, 8, 21, 17, 33, 3, Conv2dAttrs::make(1, 1, 1, 33), 1, 8, true}, threads);
+      // No expansion (MobileNetV2's first block): in several bands, strided, with a residual.
+      const Conv2dAttrs dw32 = Conv2dAttrs::make(1, 1, 1, 32);
+      check_block(Block{1, 32, 40, 36, 32, 3, dw32, 36 * 16 * 4 * 5, 16, false, false}, threads);
+      check_block(Block{2, 48, 29, 31, 48, 3, s2, 1, 24, false, false}, threads);
+      check_block(Block{2, 40, 29, 31, 40, 5, k5, 31 * 40 * 4 * 9, 40, true, false}, threads);
     }
+  }
+
+  TEST_CASE("expand_depthwise_nhwc without an expansion needs a projection") {
+    const Conv2dAttrs dw = Conv2dAttrs::make(1, 1, 1, 8);
+    const Tensor<float> x = random(Shape{1, 8, 6, 6}, 1).to_layout(Layout::nhwc);
+    const Tensor<float> dw_w = random(Shape{8, 1, 3, 3}, 2);
+    const fovea::Conv2dParams dp = fovea::Conv2dParams::make(x.shape(), dw_w.shape(), dw);
+    const auto packed_dw = fovea::cpu::conv2d_depthwise_nhwc_prepare(dw_w, dp);
+    const fovea::cpu::ExpandDepthwiseNhwc f{
+        nullptr,
+        nullptr,
+        ActivationKind::identity,
+        dp,
+        *static_cast<const fovea::cpu::DepthwiseNhwcWeights*>(packed_dw.get()),
+        nullptr,
+        ActivationKind::relu};
+    CHECK_THROWS_WITH_AS(fovea::cpu::expand_depthwise_nhwc(x, f),
+                         doctest::Contains("a projection must follow"), fovea::Error);
+    // An input whose channels are not the depthwise conv's is named.
+    const Tensor<float> wrong = random(Shape{1, 4, 6, 6}, 3).to_layout(Layout::nhwc);
+    const Tensor<float> project_w = random(Shape{4, 8, 1, 1}, 4);
+    const fovea::Conv2dParams pp =
+        fovea::Conv2dParams::make(x.shape(), project_w.shape(), Conv2dAttrs::make(1, 0));
+    const auto packed_project = fovea::cpu::conv2d_nhwc_pointwise_prepare(project_w, pp);
+    const fovea::cpu::ProjectNhwc project{
+        *static_cast<const fovea::cpu::PackedMatrixB*>(packed_project.get()), nullptr,
+        ActivationKind::identity, nullptr};
+    CHECK_THROWS_WITH_AS(fovea::cpu::expand_depthwise_project_nhwc(wrong, f, project),
+                         doctest::Contains("does not fit the expansion [8, 8]"), fovea::Error);
   }
 
   TEST_CASE("expand_depthwise_nhwc splits one image's hidden channels over two threads") {
@@ -255,6 +296,23 @@ TEST_SUITE("cpu") {
     CHECK(fovea::last_kernel("conv2d").find("nhwc_expand_depthwise_project") != std::string::npos);
     CHECK(fovea::test::max_relative_error(separate, one_pass) == 0);
     fovea::set_num_threads(2);
+    // Without an expansion: one pass for NHWC, the two convs (the same bits) for NCHW.
+    const Tensor<float> wide = random(Shape{2, 40, 23, 19}, 16);
+    const Tensor<float> wide_h = wide.to_layout(Layout::nhwc);
+    const Tensor<float> residual2 = random(Shape{2, 16, 12, 10}, 17);
+    const Tensor<float> residual2_h = residual2.to_layout(Layout::nhwc);
+    const Tensor<float> dp_nchw = fovea::nn::depthwise_project(
+        wide, depthwise, ActivationKind::relu6, projection, &residual2);
+    CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
+    const Tensor<float> dp_nhwc = fovea::nn::depthwise_project(
+        wide_h, depthwise, ActivationKind::relu6, projection, &residual2_h);
+    CHECK(fovea::last_kernel("conv2d") ==
+          std::string("conv2d_f32_nhwc_depthwise_project_") + fovea::cpu::kIsaName);
+    const Tensor<float> dp_separate = projection.forward_fused(
+        depthwise.forward_fused(wide_h, Conv2dEpilogue{ActivationKind::relu6, nullptr}),
+        Conv2dEpilogue{ActivationKind::identity, &residual2_h});
+    CHECK(fovea::test::max_abs_error(dp_nhwc, dp_separate) == 0);
+    CHECK(fovea::test::max_relative_error(dp_nhwc, dp_nchw) <= 1e-4);
     // A residual of the wrong shape is left to the conv, which names the problem.
     CHECK_THROWS_WITH_AS(
         fovea::nn::expand_depthwise_project(x.to_layout(Layout::nhwc), expand, ActivationKind::silu,

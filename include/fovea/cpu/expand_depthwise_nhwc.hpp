@@ -1,16 +1,18 @@
 // A 1×1 expansion and the depthwise conv after it in one pass, in NHWC: MobileNetV2's and
 // EfficientNet's blocks start act(depthwise(act(pointwise(x)))); and optionally the 1×1
 // projection after them too (MobileNetV2's whole block; EfficientNet's has squeeze-excitation,
-// which needs the whole image, before it).
+// which needs the whole image, before it). A block without expansion (MobileNetV2's first,
+// depthwise then projection) runs the same pass with the depthwise conv reading the input.
 //
 // Run as two convs, the expansion writes its whole output (96 × 112 × 112 floats, 4.8 MB, in
 // MobileNetV2's second block) and the depthwise conv reads it back, both from memory: those
-// layers ran at memory speed, not FMA speed. Here each task walks down a range of output rows
-// in bands: it expands just the input rows a band's depthwise rows read, into a window that
-// stays in L2, then runs the depthwise rows from it. The rows two bands share are kept (moved
-// to the window's front), never expanded twice. Several threads on one image take a range of
-// its hidden channels each; with a projection, which needs all of a pixel's hidden channels, a
-// range of rows each, and the rows where ranges meet are expanded twice.
+// layers ran at memory speed, not FMA speed. So does a depthwise conv's output on its way to
+// the projection (32 × 112 × 112 floats in MobileNetV2's first block). Here each task walks down a
+// range of output rows in bands: it expands just the input rows a band's depthwise rows read, into
+// a window that stays in L2, then runs the depthwise rows from it. The rows two bands share are
+// kept (moved to the window's front), never expanded twice. Several threads on one image take a
+// range of its hidden channels each; with a projection, which needs all of a pixel's hidden
+// channels, a range of rows each, and the rows where ranges meet are expanded twice.
 //
 // The arithmetic is the separate kernels' own, per output element in the same order, so the
 // result is the unfused path's to the bit (gemm_rows_in_place and depthwise_nhwc_row).
@@ -31,8 +33,10 @@ namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
 
 struct ExpandDepthwiseNhwc {
-  const PackedMatrixB& expand;  // conv2d_nhwc_pointwise_prepare's packing: [C_in, C_hidden]
-  const float* expand_bias;     // or null
+  // conv2d_nhwc_pointwise_prepare's packing, [C_in, C_hidden]; or null: no expansion, the
+  // depthwise conv reads the input (C_in = C_hidden), and a projection must follow.
+  const PackedMatrixB* expand;
+  const float* expand_bias;  // or null
   ActivationKind expand_act;
   const Conv2dParams& depthwise;  // its input: the expansion's output
   const DepthwiseNhwcWeights& depthwise_weights;
@@ -70,6 +74,7 @@ inline int64_t expand_depthwise_nhwc_splits(const Conv2dParams& depthwise) {
 // rows it shares with the next: two threads on a 7×7 image expand 9 rows for 7, and there the
 // three separate convs ran 13 % faster (MobileNetV2's last blocks, AVX2); on 28×28 (7 % more
 // rows) the pass was 5 % faster. It is taken while at most a tenth of the rows are doubled.
+// (Without an expansion nothing is ever done twice: that pass always pays.)
 inline bool expand_depthwise_nhwc_pays(const Conv2dParams& depthwise, bool projects) {
   const int64_t splits = detail::expand_depthwise_nhwc_splits(depthwise);
   if (!projects || splits <= 1) return true;
@@ -86,29 +91,37 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   const Conv2dParams& cp = f.depthwise;
   const Conv2dAttrs& a = cp.attrs;
   const int64_t in_channels = x.dim(1), hidden = cp.c;
+  const bool expands = f.expand != nullptr;
+  FOVEA_CHECK(expands || project != nullptr,
+              "expand_depthwise_nhwc: without an expansion a projection must follow");
+  const int64_t expand_rows = expands ? f.expand->rows() : hidden;
+  const int64_t expand_cols = expands ? f.expand->cols() : hidden;
   FOVEA_CHECK(x.layout() == Layout::nhwc && x.dim(0) == cp.n && x.dim(2) == cp.h &&
-                  x.dim(3) == cp.w && f.expand.rows() == in_channels && f.expand.cols() == hidden,
+                  x.dim(3) == cp.w && expand_rows == in_channels && expand_cols == hidden,
               "expand_depthwise_nhwc: input ", x.shape(), " does not fit the expansion [",
-              f.expand.rows(), ", ", f.expand.cols(), "] and depthwise input ", cp.n, "x", cp.c,
-              "x", cp.h, "x", cp.w);
+              expand_rows, ", ", expand_cols, "] and depthwise input ", cp.n, "x", cp.c, "x", cp.h,
+              "x", cp.w);
   FOVEA_CHECK(project == nullptr || project->weights.rows() == hidden,
               "expand_depthwise_nhwc: the projection takes ", project->weights.rows(),
               " channels, the depthwise conv gives ", hidden);
   const int64_t out_channels = project != nullptr ? project->weights.cols() : hidden;
   Tensor<float> y =
       Tensor<float>::uninitialized(Shape{cp.n, out_channels, cp.p, cp.q}, Layout::nhwc);
-  const int64_t row_floats = cp.w * hidden;                                // an expanded row
+  const int64_t row_floats = cp.w * hidden;  // an expanded row (or an input row)
+  const int64_t window_row_floats = expands ? row_floats : 0;
   const int64_t band_row_floats = project != nullptr ? cp.q * hidden : 0;  // a depthwise row kept
   const int64_t span = (cp.r - 1) * a.dilation_h + 1;  // input rows one output row reads
   // Output rows per band: as many as fit window_bytes, at least one. A band of b rows reads
   // (b - 1) · stride + span expanded rows.
-  const int64_t per_band_row = int64_t{sizeof(float)} * (a.stride_h * row_floats + band_row_floats);
-  const int64_t fixed = int64_t{sizeof(float)} * (span - a.stride_h) * row_floats;
+  const int64_t per_band_row =
+      int64_t{sizeof(float)} * (a.stride_h * window_row_floats + band_row_floats);
+  const int64_t fixed = int64_t{sizeof(float)} * (span - a.stride_h) * window_row_floats;
   const int64_t band = std::max<int64_t>(1, (f.window_bytes - fixed) / per_band_row);
-  const int64_t window_rows = std::min(cp.h, (band - 1) * a.stride_h + span);
+  const int64_t window_rows = expands ? std::min(cp.h, (band - 1) * a.stride_h + span) : 0;
   // One part of an image per task, each image split so every thread has one. Split by rows,
-  // each part also expands the rows its band shares with the next (span - stride of them): on a
-  // 7×7 image a 5×5 depthwise conv's two halves expanded 11 rows between them instead of 7.
+  // each part with an expansion also expands the rows its band shares with the next
+  // (span - stride of them): on a 7×7 image a 5×5 depthwise conv's two halves expanded 11 rows
+  // between them instead of 7.
   // Without a projection, which needs every hidden channel of a pixel, the parts are ranges of
   // hidden channels instead, and no row is expanded twice.
   const int threads = threads_available();
@@ -117,7 +130,7 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   const int64_t rows_per_split = split_channels ? cp.p : (cp.p + splits - 1) / splits;
   const int64_t panels = (hidden + kGemmNr - 1) / kGemmNr;
   // A window (and band) per thread; a nested loop runs on its caller's thread alone.
-  const int64_t per_thread = window_rows * row_floats + band * band_row_floats;
+  const int64_t per_thread = window_rows * window_row_floats + band * band_row_floats;
   AlignedBuffer scratch(threads * per_thread);
   GemmEpilogue expand_epilogue;
   expand_epilogue.col_bias = f.expand_bias;
@@ -125,6 +138,18 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   const DepthwiseNhwcGeometry geometry =
       depthwise_nhwc_geometry(cp, f.depthwise_weights, f.depthwise_bias, f.depthwise_act);
   const DepthwiseNhwcInterior interior = depthwise_nhwc_interior(cp);
+  // The projection of a band of `rows` depthwise rows, the first at output pixel first_pixel.
+  const auto project_band = [&](const float* band_rows, int64_t rows, int64_t first_pixel) {
+    GemmEpilogue e;
+    e.col_bias = project->bias;
+    e.act = project->act;
+    if (project->residual != nullptr) {
+      e.residual = project->residual + first_pixel * out_channels;
+      e.ld_residual = out_channels;
+    }
+    gemm_rows_in_place(rows * cp.q, band_rows, hidden, project->weights,
+                       y.data() + first_pixel * out_channels, out_channels, e);
+  };
   parallel_for(0, cp.n * splits, [&](int64_t task) {
     const int64_t n = task / splits, part = task % splits;
     const int64_t p_begin = split_channels ? 0 : part * rows_per_split;
@@ -134,10 +159,19 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
         split_channels ? std::min(hidden, panels * (part + 1) / splits * kGemmNr) : hidden;
     const float* image = x.data() + n * cp.h * cp.w * in_channels;
     float* window = scratch.data() + (threads == 1 ? 0 : ThreadPool::thread_index()) * per_thread;
-    float* band_rows = window + window_rows * row_floats;
+    float* band_rows = window + window_rows * window_row_floats;
     int64_t lo = 0, hi = 0;  // the window holds expanded rows [lo, hi)
     for (int64_t p0 = p_begin; p0 < p_end; p0 += band) {
       const int64_t p1 = std::min(p_end, p0 + band);
+      const int64_t first_pixel = (n * cp.p + p0) * cp.q;
+      float* depthwise_out = project != nullptr ? band_rows : y.data() + first_pixel * hidden;
+      if (!expands) {
+        for (int64_t op = p0; op < p1; ++op)
+          depthwise_nhwc_row(image, geometry, interior, cp.q, op, c_begin, c_end,
+                             depthwise_out + (op - p0) * cp.q * hidden, nullptr);
+        project_band(band_rows, p1 - p0, first_pixel);
+        continue;
+      }
       const int64_t need_lo = std::clamp<int64_t>(p0 * a.stride_h - a.pad_top, 0, cp.h);
       const int64_t need_hi =
           std::clamp<int64_t>((p1 - 1) * a.stride_h - a.pad_top + span, need_lo, cp.h);
@@ -150,7 +184,7 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       lo = need_lo;
       if (need_hi > hi) {
         gemm_rows_in_place((need_hi - hi) * cp.w, image + hi * cp.w * in_channels, in_channels,
-                           f.expand, window + (hi - lo) * row_floats, hidden, expand_epilogue,
+                           *f.expand, window + (hi - lo) * row_floats, hidden, expand_epilogue,
                            c_begin, c_end);
         hi = need_hi;
       }
@@ -159,22 +193,10 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
       DepthwiseNhwcGeometry g = geometry;
       g.h = hi - lo;
       g.pad_top = a.pad_top + lo;
-      const int64_t first_pixel = (n * cp.p + p0) * cp.q;
-      float* depthwise_out = project != nullptr ? band_rows : y.data() + first_pixel * hidden;
       for (int64_t op = p0; op < p1; ++op)
         depthwise_nhwc_row(window, g, interior, cp.q, op, c_begin, c_end,
                            depthwise_out + (op - p0) * cp.q * hidden, nullptr);
-      if (project != nullptr) {
-        GemmEpilogue e;
-        e.col_bias = project->bias;
-        e.act = project->act;
-        if (project->residual != nullptr) {
-          e.residual = project->residual + first_pixel * out_channels;
-          e.ld_residual = out_channels;
-        }
-        gemm_rows_in_place((p1 - p0) * cp.q, band_rows, hidden, project->weights,
-                           y.data() + first_pixel * out_channels, out_channels, e);
-      }
+      if (project != nullptr) project_band(band_rows, p1 - p0, first_pixel);
     }
   });
   return y;

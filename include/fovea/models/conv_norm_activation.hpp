@@ -73,6 +73,15 @@ class Conv2dNormActivation : public nn::Sequential {
                                         depthwise.epilogue_.act, projection, residual);
   }
 
+  // projection(block(x)) + residual (if given) for this block, a depthwise conv, and
+  // `projection` (a 1×1 conv without activation): a block without expansion, as one pass over
+  // the image where the CPU kernels allow (nn/expand_depthwise.hpp).
+  Tensor<float> forward_into_projection(const Tensor<float>& x, nn::Conv2d& projection,
+                                        const Tensor<float>* residual = nullptr) {
+    FOVEA_CHECK(runs_fused(), "Conv2dNormActivation::forward_into_projection needs a folded block");
+    return nn::depthwise_project(x, *conv_, epilogue_.act, projection, residual);
+  }
+
   std::string kind() const override { return "Conv2dNormActivation"; }
 
  private:

@@ -45,8 +45,7 @@ class InvertedResidual : public nn::Module {
       const Tensor<float>* residual = use_residual_ ? &x : nullptr;
       if (expand_ != nullptr)
         return expand_->forward_into_depthwise(*depthwise_, x, projection_, residual);
-      return projection_->forward_fused(depthwise_->forward(x),
-                                        Conv2dEpilogue{ActivationKind::identity, residual});
+      return depthwise_->forward_into_projection(x, *projection_, residual);
     }
     return use_residual_ ? add(x, conv_->forward(x)) : conv_->forward(x);
   }
