@@ -2,6 +2,7 @@
 // and sizes on both sides of the register tile and cache blocks.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -116,6 +117,45 @@ TEST_SUITE("cpu") {
                     fovea::Error);
   }
 
+  TEST_CASE("gemm_rows_in_place gives identical bits on one, two and three threads") {
+    // The row split (each thread one block of rows) and plan_gemm_tasks' split, with a column
+    // bias, a residual and an activation, against a triple loop in double.
+    for (const auto& [m, n, k] :
+         {std::array<int64_t, 3>{200, 96, 300}, std::array<int64_t, 3>{97, 40, 33},
+          std::array<int64_t, 3>{49, 300, 70}}) {
+      CAPTURE(m);
+      CAPTURE(n);
+      fovea::Rng rng(17);
+      const std::vector<float> a = random_vector(m * k, rng), b = random_vector(k * n, rng);
+      const std::vector<float> bias = random_vector(n, rng), residual = random_vector(m * n, rng);
+      const fovea::cpu::PackedMatrixB packed(k, n, b.data(), n, 1, fovea::cpu::kGemmKc);
+      GemmEpilogue e;
+      e.col_bias = bias.data();
+      e.residual = residual.data();
+      e.ld_residual = n;
+      e.act = fovea::ActivationKind::relu;
+      std::vector<std::vector<float>> c;
+      for (int threads : {1, 2, 3}) {
+        fovea::set_num_threads(threads);
+        c.emplace_back(static_cast<size_t>(m * n), -7.0f);
+        fovea::cpu::gemm_rows_in_place(m, a.data(), k, packed, c.back().data(), n, e);
+      }
+      fovea::set_num_threads(2);
+      CHECK(c[1] == c[0]);
+      CHECK(c[2] == c[0]);
+      double max_diff = 0;
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          double want = bias[j] + residual[i * n + j];
+          for (int64_t p = 0; p < k; ++p)
+            want += double(a[i * k + p]) * double(b[p * n + j]);
+          max_diff = std::max(max_diff, std::abs(std::max(want, 0.0) - c[0][i * n + j]));
+        }
+      }
+      CHECK(max_diff <= 1e-4 * double(k));
+    }
+  }
+
   TEST_CASE("gemm gives identical bits on one and two threads") {
     const int64_t m = 70, n = 300, k = 530;
     fovea::Rng rng(5);
@@ -126,6 +166,39 @@ TEST_SUITE("cpu") {
     fovea::set_num_threads(2);
     fovea::cpu::gemm(m, n, k, a.data(), k, b.data(), n, c2.data(), n);
     CHECK(c1 == c2);
+  }
+
+  TEST_CASE("gemm_rows_in_place gives each thread one block of rows where they outweigh B") {
+    using fovea::cpu::kGemmMr;
+    using fovea::cpu::detail::plan_rows_in_place_tasks;
+    for (int threads : {2, 3, 4}) {
+      for (int64_t m : {196, 784, 3136, 25088}) {  // 14×14 and up
+        for (int64_t n : {16, 24, 96, 2 * 196}) {  // 2·M ≥ N
+          CAPTURE(threads);
+          CAPTURE(m);
+          CAPTURE(n);
+          const auto plan = plan_rows_in_place_tasks(m, n, 256, threads);
+          if ((m + kGemmMr - 1) / kGemmMr < 8 * threads) continue;  // 196 rows of 12 (AVX-512)
+          CHECK(plan.n_blocks == 1);
+          CHECK(plan.nc >= n);
+          CHECK(plan.m_blocks == threads);  // one loop index per thread: thread t, block t
+          CHECK(plan.mc % kGemmMr == 0);
+          CHECK(plan.m_blocks * plan.mc >= m);
+          CHECK((plan.m_blocks - 1) * plan.mc < m);
+        }
+      }
+    }
+    // A 7×7 image (9 row tiles), weights wider than twice the rows, or one thread: the
+    // general plan.
+    for (const auto& [m, n, threads] :
+         {std::array<int64_t, 3>{49, 16, 2}, std::array<int64_t, 3>{196, 576, 2},
+          std::array<int64_t, 3>{3136, 96, 1}}) {
+      const auto plan = plan_rows_in_place_tasks(m, n, 256, static_cast<int>(threads));
+      const auto general =
+          fovea::cpu::detail::plan_gemm_tasks(m, n, 256, static_cast<int>(threads));
+      CHECK(plan.mc == general.mc);
+      CHECK(plan.nc == general.nc);
+    }
   }
 
   TEST_CASE("gemm task plans cover C exactly and keep every thread busy") {

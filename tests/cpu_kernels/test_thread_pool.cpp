@@ -110,6 +110,35 @@ TEST_SUITE("cpu") {
     CHECK_THROWS_AS(fovea::set_num_threads(0), fovea::Error);
   }
 
+  TEST_CASE("a loop of one index per thread runs index t on thread t, every time") {
+    // Consecutive layers that split an image's rows in parts rely on it: thread t gets the
+    // same part each time, whichever thread is first to look for work.
+    for (int threads : {2, 3}) {
+      fovea::ThreadPool pool(threads);
+      int64_t misplaced = 0, runs = 0;
+      std::atomic<int64_t> sum{0};
+      for (int loop = 0; loop < 2000; ++loop) {
+        std::vector<int> ran_on(static_cast<size_t>(threads), -1);
+        pool.parallel_for(5, 5 + threads, [&](int64_t i) {
+          ran_on[static_cast<size_t>(i - 5)] = fovea::ThreadPool::thread_index();
+          sum += i;
+        });
+        for (int t = 0; t < threads; ++t)
+          misplaced += ran_on[static_cast<size_t>(t)] != t;
+        ++runs;
+      }
+      CHECK(misplaced == 0);
+      CHECK(sum.load() == runs * (threads * 5 + threads * (threads - 1) / 2));
+      // An exception in one part is rethrown, and the pool goes on working.
+      CHECK_THROWS_AS(pool.parallel_for(0, threads,
+                                        [](int64_t i) {
+                                          if (i == 1) fovea::fail("part ", i);
+                                        }),
+                      fovea::Error);
+      CHECK(count_wrong_visits(pool, 100) == 0);
+    }
+  }
+
   TEST_CASE("parallel_for_parts covers the range in one contiguous part per thread") {
     for (int threads : {1, 2, 3}) {
       fovea::set_num_threads(threads);

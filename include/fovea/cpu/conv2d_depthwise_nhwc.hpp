@@ -290,19 +290,29 @@ inline Tensor<float> conv2d_depthwise_nhwc_run(const Conv2dCall& call) {
   const detail::DepthwiseNhwcGeometry g = detail::depthwise_nhwc_geometry(
       cp, w, call.bias.empty() ? nullptr : call.bias.data(), call.epilogue.act);
   const detail::DepthwiseNhwcInterior interior = detail::depthwise_nhwc_interior(cp);
-  // A task is one output row of one image and a share of its channel vectors: a share per
-  // row when there are enough rows to keep the threads busy, more for small planes.
-  const int64_t vectors = (cp.c + Vec::kLanes - 1) / Vec::kLanes, rows = cp.n * cp.p;
-  const int64_t splits = std::min(vectors, (4 * threads_available() + rows - 1) / rows);
-  const int64_t vectors_per_split = (vectors + splits - 1) / splits;
-  parallel_for(0, rows * splits, [&](int64_t task) {
-    const int64_t row = task / splits, n = row / cp.p, op = row % cp.p;
-    const int64_t c_begin = (task % splits) * vectors_per_split * Vec::kLanes;
-    const int64_t c_end = std::min(cp.c, c_begin + vectors_per_split * Vec::kLanes);
-    const int64_t at = row * cp.q * cp.k;
+  const auto run_row = [&](int64_t row, int64_t c_begin, int64_t c_end) {
+    const int64_t n = row / cp.p, op = row % cp.p, at = row * cp.q * cp.k;
     detail::depthwise_nhwc_row(call.x.data() + n * cp.h * cp.w * cp.c, g, interior, cp.q, op,
                                c_begin, c_end, y.data() + at,
                                residual != nullptr ? residual + at : nullptr);
+  };
+  // With enough rows to keep the threads busy (four per thread), each thread takes one
+  // contiguous stretch of them, as the pointwise GEMM before and after it splits the pixels
+  // (gemm_rows_in_place), so it reads rows its own core wrote. On small planes a task is one
+  // output row and a share of its channel vectors.
+  const int64_t vectors = (cp.c + Vec::kLanes - 1) / Vec::kLanes, rows = cp.n * cp.p;
+  const int64_t splits = std::min(vectors, (4 * threads_available() + rows - 1) / rows);
+  if (splits == 1) {
+    parallel_for_parts(0, rows, [&](int64_t row_begin, int64_t row_end) {
+      for (int64_t row = row_begin; row < row_end; ++row)
+        run_row(row, 0, cp.c);
+    });
+    return y;
+  }
+  const int64_t vectors_per_split = (vectors + splits - 1) / splits;
+  parallel_for(0, rows * splits, [&](int64_t task) {
+    const int64_t c_begin = (task % splits) * vectors_per_split * Vec::kLanes;
+    run_row(task / splits, c_begin, std::min(cp.c, c_begin + vectors_per_split * Vec::kLanes));
   });
   return y;
 }

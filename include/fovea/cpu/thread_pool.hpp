@@ -50,7 +50,12 @@ class ThreadPool {
   static int thread_index() { return worker_index(); }
 
   // Calls fn(i) once for every i in [begin, end), spread over the pool; returns when all are
-  // done. The first exception thrown by fn is rethrown here.
+  // done. The first exception thrown by fn is rethrown here. A loop of exactly one index per
+  // thread runs index begin + t on thread t (the caller is thread 0): loops that split an
+  // image's rows the same way, layer after layer, then find their rows in their own core's
+  // cache. Claimed one by one, either thread could take either half, and the next layer read
+  // half its input from the other core: MobileNetV2's 14×14 depthwise convs ran twice as long
+  // at two threads.
   void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
     if (end <= begin) return;
     if (threads_ == 1 || end - begin == 1 || inside_worker()) {
@@ -61,6 +66,8 @@ class ThreadPool {
     std::unique_lock<std::mutex> run_lock(run_mutex_);  // one loop at a time per pool
     // Every worker has finished the previous loop, so nothing reads these while they change.
     job_ = &fn;
+    begin_ = begin;
+    one_per_thread_ = end - begin == threads_;
     next_.store(begin, std::memory_order_relaxed);
     end_ = end;
     error_ = nullptr;
@@ -128,15 +135,23 @@ class ThreadPool {
   }
 
   // Takes indices until none are left; indices are claimed one by one, so uneven tiles balance.
+  // With one index per thread, runs this thread's own.
   void drain() {
-    for (int64_t i = next_.fetch_add(1); i < end_; i = next_.fetch_add(1)) {
-      try {
-        (*job_)(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_) error_ = std::current_exception();
-        next_.store(end_);
-      }
+    if (one_per_thread_) {
+      run(begin_ + worker_index());
+      return;
+    }
+    for (int64_t i = next_.fetch_add(1); i < end_; i = next_.fetch_add(1))
+      run(i);
+  }
+
+  void run(int64_t i) {
+    try {
+      (*job_)(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      next_.store(end_);
     }
   }
 
@@ -174,7 +189,8 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   const std::function<void(int64_t)>* job_ = nullptr;
   std::atomic<int64_t> next_{0};
-  int64_t end_ = 0;
+  int64_t begin_ = 0, end_ = 0;
+  bool one_per_thread_ = false;
   std::atomic<int> pending_{0};  // workers still draining the current loop
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
