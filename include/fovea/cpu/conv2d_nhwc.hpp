@@ -184,10 +184,8 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
   const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows;
   const int64_t taps = cp.r * cp.s, block_channels = detail::nhwc_direct_block_channels(cp);
   const int64_t whole_tiles = gemm_rows_whole_tiles(cp.q);  // per output row
-  parallel_for(0, chunks * panels, [&](int64_t task) {
-    const int64_t row_begin = (task / panels) * chunk_rows;
-    const int64_t row_end = std::min(rows, row_begin + chunk_rows);
-    const int64_t j0 = (task % panels) * kGemmNr;
+  // Output rows [row_begin, row_end) × the kGemmNr channels from j0.
+  const auto run_rows = [&](int64_t row_begin, int64_t row_end, int64_t j0) {
     const int64_t cols = std::min<int64_t>(kGemmNr, cp.k - j0);
     for (int64_t c0 = 0; c0 < cp.c; c0 += block_channels) {
       const int64_t kc = std::min(block_channels, cp.c - c0);
@@ -215,6 +213,23 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
         }
       }
     }
+  };
+  // Small weights (the 3-channel stems: 3.5 KB for MobileNetV2's) do not need the panel
+  // outside: each thread then takes one contiguous stretch of rows, row by row with every
+  // panel, as the layers after it split the rows, so that they find their input in their own
+  // core's cache.
+  const int64_t weight_bytes = int64_t{sizeof(float)} * taps * cp.c * cp.k;
+  if (weight_bytes <= kGemmL2Bytes / 8 && rows >= 4 * int64_t{threads_available()}) {
+    parallel_for_parts(0, rows, [&](int64_t row_begin, int64_t row_end) {
+      for (int64_t row = row_begin; row < row_end; ++row)
+        for (int64_t j0 = 0; j0 < cp.k; j0 += kGemmNr)
+          run_rows(row, row + 1, j0);
+    });
+    return y;
+  }
+  parallel_for(0, chunks * panels, [&](int64_t task) {
+    const int64_t row_begin = (task / panels) * chunk_rows;
+    run_rows(row_begin, std::min(rows, row_begin + chunk_rows), (task % panels) * kGemmNr);
   });
   return y;
 }
