@@ -38,7 +38,8 @@ inline constexpr int kGemmNr = kGemmNv * Vec::kLanes;
 // stays in L2.
 inline constexpr int64_t kGemmKc = 256;
 inline constexpr int64_t kGemmNcMax = kGemmNr * 16;
-inline constexpr int64_t kGemmL2Bytes = 1 << 20;  // a core's L2 on the machines we tune for
+inline constexpr int64_t kGemmL2Bytes = 1 << 20;   // a core's L2 on the machines we tune for
+inline constexpr int64_t kGemmL1Bytes = 32 << 10;  // a core's L1 data cache
 
 struct GemmEpilogue {
   const float* row_bias = nullptr;  // [M], added to every row (conv: one bias per out channel)

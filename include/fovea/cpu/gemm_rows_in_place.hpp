@@ -136,14 +136,13 @@ FOVEA_NOINLINE void gemm_rows_in_place_microkernel(const float* a, int64_t lda,
 
 // The same rows × `panels` whole column panels in one call (one tap), B's panels b_stride
 // floats apart. With K as short as 16 a tile is little work, and calling the microkernel once
-// per tile cost as much again as the tile's FMAs. Each panel prefetches the next: in a model a
-// layer's weights come from memory (MobileNetV2's 14 MB do not stay in L3), and its 7×7 blocks,
-// whose row tiles stream 0.6-1.2 MB of weights, ran 8-10 % faster so.
+// per tile cost as much again as the tile's FMAs. With prefetch_next, each panel prefetches the
+// next (gemm_rows_in_place says when).
 template <int kRows>
 FOVEA_NOINLINE void gemm_rows_in_place_panels(const float* a, int64_t lda, int64_t kc,
                                               const float* b, int64_t b_stride, float* c,
                                               int64_t ldc, bool first, int64_t panels,
-                                              const TileEpilogue* e) {
+                                              const TileEpilogue* e, bool prefetch_next) {
   static constexpr int64_t kNoOffset[] = {0};
   for (int64_t p = 0; p < panels; ++p) {
     TileEpilogue tile{};
@@ -154,7 +153,7 @@ FOVEA_NOINLINE void gemm_rows_in_place_panels(const float* a, int64_t lda, int64
     }
     gemm_rows_in_place_tile_body<kRows, kGemmNv>(
         a, lda, kNoOffset, 1, kc, b + p * b_stride, c + p * kGemmNr, ldc, first, kGemmNr,
-        e != nullptr ? &tile : nullptr, b + (p + 1) * b_stride);
+        e != nullptr ? &tile : nullptr, prefetch_next ? b + (p + 1) * b_stride : nullptr);
   }
 }
 
@@ -181,7 +180,7 @@ FOVEA_NOINLINE void gemm_rows_in_place_row_tiles(const float* a, int64_t lda,
 }
 
 using GemmRowsInPlacePanels = void (*)(const float*, int64_t, int64_t, const float*, int64_t,
-                                       float*, int64_t, bool, int64_t, const TileEpilogue*);
+                                       float*, int64_t, bool, int64_t, const TileEpilogue*, bool);
 
 template <int... kRows>
 GemmRowsInPlacePanels gemm_rows_in_place_panels(int64_t rows,
@@ -310,6 +309,11 @@ inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const Pac
       for (int64_t pc = 0; pc < k; pc += b.depth()) {
         const int64_t kc = std::min(b.depth(), k - pc);
         const bool first = pc == 0, last = pc + kc == k;
+        // Where this K block of the task's weights is larger than L1 it comes from L2, or from
+        // memory in a model (MobileNetV2's 14 MB do not stay in L3): each panel then prefetches
+        // the next, and MobileNetV2's 7×7 blocks ran 8-10 % faster with cold weights. Where it
+        // fits L1 (the expansions with K = 16 to 32) the prefetches cost 3-5 %.
+        const bool prefetch_b = int64_t{sizeof(float)} * kc * (n1 - n0) > kGemmL1Bytes;
         for (int64_t i0 = m0, rows = 0; i0 < m1; i0 += rows) {
           rows = gemm_rows_next_tile(m1 - i0);
           prefetch_rows(a + (i0 + rows) * lda + pc, std::min(rows, m1 - i0 - rows), lda, kc);
@@ -321,7 +325,7 @@ inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const Pac
                 e.ld_residual, e.act};
             detail::gemm_rows_in_place_panels(rows, std::make_integer_sequence<int, kGemmMr>{})(
                 a + i0 * lda + pc, lda, kc, b.panel(pc, n0), kc * kGemmNr, c + i0 * ldc + n0, ldc,
-                first, whole, last ? &tile : nullptr);
+                first, whole, last ? &tile : nullptr, prefetch_b);
           }
           for (int64_t j0 = n0 + whole * kGemmNr; j0 < n1; j0 += kGemmNr) {
             const int64_t cols = std::min<int64_t>(kGemmNr, n1 - j0);
