@@ -130,6 +130,47 @@ FOVEA_ALWAYS_INLINE void depthwise_nhwc_vector(const float* x, const DepthwiseNh
   store_depthwise_nhwc<kCount, kFull>(sum, g, lanes, y, residual);
 }
 
+// kVecs whole vectors of channels (from c0) of kCount output pixels at once, for blocks of
+// one or two pixels (an image's edge columns): one vector's kCount sums are kCount chains of
+// dependent FMAs, each waiting the FMA latency at every tap, and a block of one pixel per
+// vector cost as much as eight interior pixels. kVecs vectors side by side give kVecs · kCount
+// chains. Per output element the FMAs run in depthwise_nhwc_vector's order (same bits).
+template <int kCount, int kVecs, bool kChecked>
+FOVEA_ALWAYS_INLINE void depthwise_nhwc_vectors(const float* x, const DepthwiseNhwcGeometry& g,
+                                                int64_t ih0, int64_t r0, int64_t r1, int64_t iw0,
+                                                int64_t c0, float* y, const float* residual) {
+  Vec sum[kVecs][kCount];
+#pragma GCC unroll 8
+  for (int v = 0; v < kVecs; ++v) {
+    const Vec bias = g.bias == nullptr ? Vec::zero() : Vec::load(g.bias + c0 + v * Vec::kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < kCount; ++i)
+      sum[v][i] = bias;
+  }
+  const int64_t pixel_step = g.stride_w * g.c;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + (ih0 + r * g.dilation_h) * g.w * g.c;
+    const float* taps = g.taps + r * g.s * g.channels_padded + c0;
+    for (int64_t s = 0; s < g.s; ++s) {
+      const int64_t iw = iw0 + s * g.dilation_w;
+      const float* src = row + iw * g.c;
+#pragma GCC unroll 8
+      for (int v = 0; v < kVecs; ++v) {
+        const Vec tap = Vec::load(taps + s * g.channels_padded + v * Vec::kLanes);
+#pragma GCC unroll 8
+        for (int i = 0; i < kCount; ++i) {
+          if (kChecked && (iw + i * g.stride_w < 0 || iw + i * g.stride_w >= g.w)) continue;
+          sum[v][i] = fmadd(tap, Vec::load(src + i * pixel_step + v * Vec::kLanes), sum[v][i]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < kVecs; ++v)
+    store_depthwise_nhwc<kCount, true>(sum[v], g, Vec::kLanes, y + v * Vec::kLanes,
+                                       residual != nullptr ? residual + v * Vec::kLanes : nullptr);
+}
+
 // Stride kStride (2 is used only where the inputs are not kept in registers), no dilation, kS
 // columns, all pixels inside the image, whole vectors: each kernel row's input vectors are loaded
 // once and serve every tap that reads them, half a load per FMA or less at stride 1 instead of one.
@@ -198,13 +239,23 @@ FOVEA_NOINLINE void depthwise_nhwc_block(const float* x, const DepthwiseNhwcGeom
   const int64_t full_end = c_begin + (c_end - c_begin) / Vec::kLanes * Vec::kLanes;
   // Which reuse form serves this block (0: none): the kernel width at stride 1, ten times it at
   // stride 2. At stride 2 only 5-wide kernels gain: a 3-wide one saves few loads (20 for 24
-  // FMAs, against 27) and measured 5 % slower on AVX2, a 5-wide one 8 % faster.
+  // FMAs, against 27) and measured 5 % slower on AVX2, a 5-wide one 8 % faster. The short
+  // blocks at the end of a row take it too (3 to 7 pixels): on 7×7 images, whose interior
+  // is one such block, the layers ran 10-20 % faster so. Blocks of one or two pixels run four
+  // vectors at a time instead (depthwise_nhwc_vectors).
   int64_t reuse = 0;
-  if (!kChecked && kCount == kDepthwiseNhwcBlock && g.dilation_w == 1) {
+  if (!kChecked && kCount >= 3 && g.dilation_w == 1) {
     if (g.stride_w == 1) reuse = g.s;
     if (!kRowInputsInRegisters && g.stride_w == 2 && g.s == 5) reuse = 50;
   }
-  for (int64_t c0 = c_begin; c0 < full_end; c0 += Vec::kLanes) {
+  int64_t c0 = c_begin;
+  if constexpr (kCount <= 2) {
+    constexpr int kVecs = 4;
+    for (; c0 + kVecs * Vec::kLanes <= full_end; c0 += kVecs * Vec::kLanes)
+      depthwise_nhwc_vectors<kCount, kVecs, kChecked>(
+          x + c0, g, ih0, r0, r1, iw0, c0, y + c0, residual != nullptr ? residual + c0 : nullptr);
+  }
+  for (; c0 < full_end; c0 += Vec::kLanes) {
     const float* res = residual != nullptr ? residual + c0 : nullptr;
     if (reuse == 3) {
       depthwise_nhwc_vector_reuse<kCount, 3, 1>(x + c0, g, ih0, r0, r1, iw0, c0, y + c0, res);
