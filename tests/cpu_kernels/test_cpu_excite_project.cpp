@@ -11,20 +11,16 @@
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/nn/excite_project.hpp"
 #include "harness/compare.hpp"
+#include "harness/random_tensor.hpp"
 
 using fovea::ActivationKind;
 using fovea::Conv2dAttrs;
 using fovea::Layout;
 using fovea::Shape;
 using fovea::Tensor;
+using fovea::test::random_tensor;
 
 namespace {
-
-Tensor<float> random(const Shape& shape, uint64_t seed) {
-  Tensor<float> t(shape);
-  t.fill_uniform(seed, -1, 1);
-  return t;
-}
 
 struct Case {
   int64_t n, c, h, w, squeeze, out;
@@ -54,9 +50,10 @@ void check_case(const Case& t, uint64_t seed) {
   se.set_training(false);
   projection.set_training(false);
   projection.set_weight_caching(true);
-  const Tensor<float> y = random(Shape{t.n, t.c, t.h, t.w}, seed + 7).to_layout(Layout::nhwc);
+  const Tensor<float> y =
+      random_tensor(Shape{t.n, t.c, t.h, t.w}, seed + 7).to_layout(Layout::nhwc);
   const Tensor<float> residual =
-      random(Shape{t.n, t.out, t.h, t.w}, seed + 8).to_layout(Layout::nhwc);
+      random_tensor(Shape{t.n, t.out, t.h, t.w}, seed + 8).to_layout(Layout::nhwc);
   const Tensor<float>* res = t.residual ? &residual : nullptr;
 
   const Tensor<float> folded = fovea::nn::excite_project(y, se, projection, res);
@@ -103,7 +100,7 @@ TEST_SUITE("cpu kernels") {
     fovea::nn::Conv2d projection(16, 8, 1, Conv2dAttrs::make(1, 0), true);
     se.set_training(false);
     projection.set_training(false);
-    const Tensor<float> y = random(Shape{2, 16, 6, 5}, 3);
+    const Tensor<float> y = random_tensor(Shape{2, 16, 6, 5}, 3);
     const Tensor<float> out = fovea::nn::excite_project(y, se, projection);
     CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
     CHECK(out.layout() == Layout::nchw);
@@ -113,9 +110,10 @@ TEST_SUITE("cpu kernels") {
 
   TEST_CASE("SqueezeExcitation::gates_nhwc names a wrong input") {
     fovea::nn::SqueezeExcitation se(16, 4);
-    CHECK_THROWS_WITH_AS(se.gates_nhwc(random(Shape{1, 16, 4, 4}, 1)), doctest::Contains("NHWC"),
-                         fovea::Error);
-    CHECK_THROWS_WITH_AS(se.gates_nhwc(random(Shape{1, 12, 4, 4}, 1).to_layout(Layout::nhwc)),
-                         doctest::Contains("12"), fovea::Error);
+    CHECK_THROWS_WITH_AS(se.gates_nhwc(random_tensor(Shape{1, 16, 4, 4}, 1)),
+                         doctest::Contains("NHWC"), fovea::Error);
+    CHECK_THROWS_WITH_AS(
+        se.gates_nhwc(random_tensor(Shape{1, 12, 4, 4}, 1).to_layout(Layout::nhwc)),
+        doctest::Contains("12"), fovea::Error);
   }
 }

@@ -15,6 +15,7 @@
 #include "fovea/nn/expand_depthwise.hpp"
 #include "fovea/ops/conv2d/conv2d.hpp"
 #include "harness/compare.hpp"
+#include "harness/random_tensor.hpp"
 
 using fovea::ActivationKind;
 using fovea::Conv2dAttrs;
@@ -22,6 +23,7 @@ using fovea::Conv2dEpilogue;
 using fovea::Layout;
 using fovea::Shape;
 using fovea::Tensor;
+using fovea::test::random_tensor;
 
 namespace {
 
@@ -44,12 +46,6 @@ struct Block {
     return text.str();
   }
 };
-
-Tensor<float> random(const Shape& shape, uint64_t seed) {
-  Tensor<float> t(shape);
-  t.fill_uniform(seed, -1, 1);
-  return t;
-}
 
 // Random blocks: odd sizes, strides 1 and 2, asymmetric padding, dilation, hidden widths
 // that are not whole vectors, and windows from one output row's rows up to the whole image.
@@ -86,11 +82,11 @@ Block random_block(fovea::Rng& rng) {
 void check_block(const Block& b, int threads) {
   INFO(b.str(), " threads=", threads);
   fovea::set_num_threads(threads);
-  const Tensor<float> x = random(Shape{b.n, b.c, b.h, b.w}, 1);
-  const Tensor<float> expand_w = random(Shape{b.hidden, b.c, 1, 1}, 2);
-  const Tensor<float> expand_b = random(Shape{b.hidden}, 3);
-  const Tensor<float> dw_w = random(Shape{b.hidden, 1, b.kernel, b.kernel}, 4);
-  const Tensor<float> dw_b = random(Shape{b.hidden}, 5);
+  const Tensor<float> x = random_tensor(Shape{b.n, b.c, b.h, b.w}, 1);
+  const Tensor<float> expand_w = random_tensor(Shape{b.hidden, b.c, 1, 1}, 2);
+  const Tensor<float> expand_b = random_tensor(Shape{b.hidden}, 3);
+  const Tensor<float> dw_w = random_tensor(Shape{b.hidden, 1, b.kernel, b.kernel}, 4);
+  const Tensor<float> dw_b = random_tensor(Shape{b.hidden}, 5);
   const Conv2dAttrs pointwise = Conv2dAttrs::make(1, 0);
   Conv2dAttrs depthwise = b.attrs;
   depthwise.groups = b.hidden;
@@ -133,9 +129,9 @@ void check_block(const Block& b, int threads) {
     return;
   }
   // With the projection (and a residual), against the third conv run after the two.
-  const Tensor<float> project_w = random(Shape{b.out, b.hidden, 1, 1}, 6);
-  const Tensor<float> project_b = random(Shape{b.out}, 7);
-  const Tensor<float> residual = random(Shape{b.n, b.out, dp.p, dp.q}, 8);
+  const Tensor<float> project_w = random_tensor(Shape{b.out, b.hidden, 1, 1}, 6);
+  const Tensor<float> project_b = random_tensor(Shape{b.out}, 7);
+  const Tensor<float> residual = random_tensor(Shape{b.n, b.out, dp.p, dp.q}, 8);
   const Tensor<float> residual_h = residual.to_layout(Layout::nhwc);
   const Conv2dEpilogue project_nchw{ActivationKind::identity, b.residual ? &residual : nullptr};
   const Conv2dEpilogue project_nhwc{ActivationKind::identity, b.residual ? &residual_h : nullptr};
@@ -190,8 +186,8 @@ TEST_SUITE("cpu") {
 
   TEST_CASE("expand_depthwise_nhwc without an expansion needs a projection") {
     const Conv2dAttrs dw = Conv2dAttrs::make(1, 1, 1, 8);
-    const Tensor<float> x = random(Shape{1, 8, 6, 6}, 1).to_layout(Layout::nhwc);
-    const Tensor<float> dw_w = random(Shape{8, 1, 3, 3}, 2);
+    const Tensor<float> x = random_tensor(Shape{1, 8, 6, 6}, 1).to_layout(Layout::nhwc);
+    const Tensor<float> dw_w = random_tensor(Shape{8, 1, 3, 3}, 2);
     const fovea::Conv2dParams dp = fovea::Conv2dParams::make(x.shape(), dw_w.shape(), dw);
     const auto packed_dw = fovea::cpu::conv2d_depthwise_nhwc_prepare(dw_w, dp);
     const fovea::cpu::ExpandDepthwiseNhwc f{
@@ -205,8 +201,8 @@ TEST_SUITE("cpu") {
     CHECK_THROWS_WITH_AS(fovea::cpu::expand_depthwise_nhwc(x, f),
                          doctest::Contains("a projection must follow"), fovea::Error);
     // An input whose channels are not the depthwise conv's is named.
-    const Tensor<float> wrong = random(Shape{1, 4, 6, 6}, 3).to_layout(Layout::nhwc);
-    const Tensor<float> project_w = random(Shape{4, 8, 1, 1}, 4);
+    const Tensor<float> wrong = random_tensor(Shape{1, 4, 6, 6}, 3).to_layout(Layout::nhwc);
+    const Tensor<float> project_w = random_tensor(Shape{4, 8, 1, 1}, 4);
     const fovea::Conv2dParams pp =
         fovea::Conv2dParams::make(x.shape(), project_w.shape(), Conv2dAttrs::make(1, 0));
     const auto packed_project = fovea::cpu::conv2d_nhwc_pointwise_prepare(project_w, pp);
@@ -241,7 +237,7 @@ TEST_SUITE("cpu") {
       layer->set_training(false);
       layer->set_weight_caching(true);
     }
-    const Tensor<float> x = random(Shape{1, 12, 23, 19}, 9);
+    const Tensor<float> x = random_tensor(Shape{1, 12, 23, 19}, 9);
     const Tensor<float> nchw = fovea::nn::expand_depthwise_project(x, expand, ActivationKind::silu,
                                                                    depthwise, ActivationKind::relu);
     CHECK(fovea::last_kernel("conv2d").find("_nchw_") != std::string::npos);
@@ -263,7 +259,7 @@ TEST_SUITE("cpu") {
     projection.weight().fill_uniform(10, -1, 1);
     projection.bias().fill_uniform(11, -1, 1);
     projection.set_training(false);
-    const Tensor<float> residual = random(Shape{1, 16, 12, 10}, 12);
+    const Tensor<float> residual = random_tensor(Shape{1, 16, 12, 10}, 12);
     const Tensor<float> residual_h = residual.to_layout(Layout::nhwc);
     const Tensor<float> projected_nchw = fovea::nn::expand_depthwise_project(
         x, expand, ActivationKind::silu, depthwise, ActivationKind::relu, &projection, &residual);
@@ -279,11 +275,12 @@ TEST_SUITE("cpu") {
         doctest::Contains("none was given"), fovea::Error);
     // On a 7×7 image, two threads would expand 9 rows for 7: the separate convs run instead,
     // and give the same bits.
-    const Tensor<float> small = random(Shape{1, 12, 7, 7}, 13).to_layout(Layout::nhwc);
+    const Tensor<float> small = random_tensor(Shape{1, 12, 7, 7}, 13).to_layout(Layout::nhwc);
     fovea::nn::Conv2d depthwise_s1(40, 40, 3, Conv2dAttrs::make(1, 1, 1, 40), true);
     depthwise_s1.weight().fill_uniform(14, -1, 1);
     depthwise_s1.set_training(false);
-    const Tensor<float> small_residual = random(Shape{1, 16, 7, 7}, 15).to_layout(Layout::nhwc);
+    const Tensor<float> small_residual =
+        random_tensor(Shape{1, 16, 7, 7}, 15).to_layout(Layout::nhwc);
     const Tensor<float> separate =
         fovea::nn::expand_depthwise_project(small, expand, ActivationKind::relu6, depthwise_s1,
                                             ActivationKind::relu6, &projection, &small_residual);
@@ -297,9 +294,9 @@ TEST_SUITE("cpu") {
     CHECK(fovea::test::max_relative_error(separate, one_pass) == 0);
     fovea::set_num_threads(2);
     // Without an expansion: one pass for NHWC, the two convs (the same bits) for NCHW.
-    const Tensor<float> wide = random(Shape{2, 40, 23, 19}, 16);
+    const Tensor<float> wide = random_tensor(Shape{2, 40, 23, 19}, 16);
     const Tensor<float> wide_h = wide.to_layout(Layout::nhwc);
-    const Tensor<float> residual2 = random(Shape{2, 16, 12, 10}, 17);
+    const Tensor<float> residual2 = random_tensor(Shape{2, 16, 12, 10}, 17);
     const Tensor<float> residual2_h = residual2.to_layout(Layout::nhwc);
     const Tensor<float> dp_nchw = fovea::nn::depthwise_project(
         wide, depthwise, ActivationKind::relu6, projection, &residual2);

@@ -19,16 +19,16 @@
 #include "fovea/ops/linear/linear.hpp"
 #include "fovea/ops/pool2d/pool2d.hpp"
 #include "harness/compare.hpp"
+#include "harness/random_tensor.hpp"
 
 using fovea::Shape;
 using fovea::Tensor;
 
 namespace {
 
+// An NCHW tensor of `shape` with values in [-2, 2).
 Tensor<float> random_tensor(const Shape& shape, uint64_t seed) {
-  Tensor<float> t(shape);
-  t.fill_uniform(seed, -2, 2);
-  return t;
+  return fovea::test::random_tensor(shape, seed, -2, 2);
 }
 
 // An NHWC tensor of `shape` with values in [-2, 2).
