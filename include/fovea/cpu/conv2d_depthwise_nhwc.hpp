@@ -96,53 +96,26 @@ FOVEA_ALWAYS_INLINE void store_depthwise_nhwc(const Vec (&sum)[kCount],
   }
 }
 
-// One vector of channels (from c0; `lanes` of them real unless kFull) of kCount output pixels:
-// x at the image's channel c0, y and residual at the first pixel's channel c0. Rows [r0, r1)
-// of the kernel lie inside the image, the first from input row ih0 + r0 · dilation_h.
-template <int kCount, bool kChecked, bool kFull>
+// kVecs vectors of channels (from c0; in the last, `lanes` of them real unless kFull) of kCount
+// output pixels: x at the image's channel c0, y and residual at the first pixel's channel c0.
+// Rows [r0, r1) of the kernel lie inside the image, the first from input row ih0 + r0 ·
+// dilation_h. More than one vector is for blocks of one or two pixels (an image's edge
+// columns): one vector's kCount sums are kCount chains of dependent FMAs, each waiting the FMA
+// latency at every tap, and a block of one pixel cost as much per vector as eight interior
+// pixels; kVecs vectors side by side give kVecs · kCount chains, each in the same order.
+template <int kCount, int kVecs, bool kChecked, bool kFull>
 FOVEA_ALWAYS_INLINE void depthwise_nhwc_vector(const float* x, const DepthwiseNhwcGeometry& g,
                                                int64_t ih0, int64_t r0, int64_t r1, int64_t iw0,
                                                int64_t c0, int64_t lanes, float* y,
                                                const float* residual) {
+  static_assert(kFull || kVecs == 1, "a part vector of channels comes alone");
   const auto load = [lanes](const float* p) {
     return kFull ? Vec::load(p) : Vec::load_first(p, lanes);
   };
-  const Vec bias = g.bias == nullptr ? Vec::zero() : load(g.bias + c0);
-  Vec sum[kCount];
-#pragma GCC unroll 8
-  for (int i = 0; i < kCount; ++i)
-    sum[i] = bias;
-  const int64_t pixel_step = g.stride_w * g.c;
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* row = x + (ih0 + r * g.dilation_h) * g.w * g.c;
-    const float* taps = g.taps + r * g.s * g.channels_padded + c0;
-    for (int64_t s = 0; s < g.s; ++s) {
-      const Vec tap = Vec::load(taps + s * g.channels_padded);
-      const int64_t iw = iw0 + s * g.dilation_w;
-      const float* src = row + iw * g.c;
-#pragma GCC unroll 8
-      for (int i = 0; i < kCount; ++i) {
-        if (kChecked && (iw + i * g.stride_w < 0 || iw + i * g.stride_w >= g.w)) continue;
-        sum[i] = fmadd(tap, load(src + i * pixel_step), sum[i]);
-      }
-    }
-  }
-  store_depthwise_nhwc<kCount, kFull>(sum, g, lanes, y, residual);
-}
-
-// kVecs whole vectors of channels (from c0) of kCount output pixels at once, for blocks of
-// one or two pixels (an image's edge columns): one vector's kCount sums are kCount chains of
-// dependent FMAs, each waiting the FMA latency at every tap, and a block of one pixel per
-// vector cost as much as eight interior pixels. kVecs vectors side by side give kVecs · kCount
-// chains. Per output element the FMAs run in depthwise_nhwc_vector's order (same bits).
-template <int kCount, int kVecs, bool kChecked>
-FOVEA_ALWAYS_INLINE void depthwise_nhwc_vectors(const float* x, const DepthwiseNhwcGeometry& g,
-                                                int64_t ih0, int64_t r0, int64_t r1, int64_t iw0,
-                                                int64_t c0, float* y, const float* residual) {
   Vec sum[kVecs][kCount];
 #pragma GCC unroll 8
   for (int v = 0; v < kVecs; ++v) {
-    const Vec bias = g.bias == nullptr ? Vec::zero() : Vec::load(g.bias + c0 + v * Vec::kLanes);
+    const Vec bias = g.bias == nullptr ? Vec::zero() : load(g.bias + c0 + v * Vec::kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kCount; ++i)
       sum[v][i] = bias;
@@ -160,15 +133,15 @@ FOVEA_ALWAYS_INLINE void depthwise_nhwc_vectors(const float* x, const DepthwiseN
 #pragma GCC unroll 8
         for (int i = 0; i < kCount; ++i) {
           if (kChecked && (iw + i * g.stride_w < 0 || iw + i * g.stride_w >= g.w)) continue;
-          sum[v][i] = fmadd(tap, Vec::load(src + i * pixel_step + v * Vec::kLanes), sum[v][i]);
+          sum[v][i] = fmadd(tap, load(src + i * pixel_step + v * Vec::kLanes), sum[v][i]);
         }
       }
     }
   }
 #pragma GCC unroll 8
   for (int v = 0; v < kVecs; ++v)
-    store_depthwise_nhwc<kCount, true>(sum[v], g, Vec::kLanes, y + v * Vec::kLanes,
-                                       residual != nullptr ? residual + v * Vec::kLanes : nullptr);
+    store_depthwise_nhwc<kCount, kFull>(sum[v], g, lanes, y + v * Vec::kLanes,
+                                        residual != nullptr ? residual + v * Vec::kLanes : nullptr);
 }
 
 // Stride kStride (2 is used only where the inputs are not kept in registers), no dilation, kS
@@ -242,7 +215,7 @@ FOVEA_NOINLINE void depthwise_nhwc_block(const float* x, const DepthwiseNhwcGeom
   // FMAs, against 27) and measured 5 % slower on AVX2, a 5-wide one 8 % faster. The short
   // blocks at the end of a row take it too (3 to 7 pixels): on 7×7 images, whose interior
   // is one such block, the layers ran 10-20 % faster so. Blocks of one or two pixels run four
-  // vectors at a time instead (depthwise_nhwc_vectors).
+  // vectors at a time instead.
   int64_t reuse = 0;
   if (!kChecked && kCount >= 3 && g.dilation_w == 1) {
     if (g.stride_w == 1) reuse = g.s;
@@ -252,8 +225,9 @@ FOVEA_NOINLINE void depthwise_nhwc_block(const float* x, const DepthwiseNhwcGeom
   if constexpr (kCount <= 2) {
     constexpr int kVecs = 4;
     for (; c0 + kVecs * Vec::kLanes <= full_end; c0 += kVecs * Vec::kLanes)
-      depthwise_nhwc_vectors<kCount, kVecs, kChecked>(
-          x + c0, g, ih0, r0, r1, iw0, c0, y + c0, residual != nullptr ? residual + c0 : nullptr);
+      depthwise_nhwc_vector<kCount, kVecs, kChecked, true>(
+          x + c0, g, ih0, r0, r1, iw0, c0, Vec::kLanes, y + c0,
+          residual != nullptr ? residual + c0 : nullptr);
   }
   for (; c0 < full_end; c0 += Vec::kLanes) {
     const float* res = residual != nullptr ? residual + c0 : nullptr;
@@ -264,12 +238,12 @@ FOVEA_NOINLINE void depthwise_nhwc_block(const float* x, const DepthwiseNhwcGeom
     } else if (reuse == 50) {
       depthwise_nhwc_vector_reuse<kCount, 5, 2>(x + c0, g, ih0, r0, r1, iw0, c0, y + c0, res);
     } else {
-      depthwise_nhwc_vector<kCount, kChecked, true>(x + c0, g, ih0, r0, r1, iw0, c0, Vec::kLanes,
-                                                    y + c0, res);
+      depthwise_nhwc_vector<kCount, 1, kChecked, true>(x + c0, g, ih0, r0, r1, iw0, c0, Vec::kLanes,
+                                                       y + c0, res);
     }
   }
   if (full_end < c_end)
-    depthwise_nhwc_vector<kCount, kChecked, false>(
+    depthwise_nhwc_vector<kCount, 1, kChecked, false>(
         x + full_end, g, ih0, r0, r1, iw0, full_end, c_end - full_end, y + full_end,
         residual != nullptr ? residual + full_end : nullptr);
 }
