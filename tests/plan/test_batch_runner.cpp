@@ -1,10 +1,12 @@
-// BatchRunner: batches run one image at a time, side by side on the threads, against the
-// reference path and against each image's own forward.
+// BatchRunner: batches run their early steps one image at a time, side by side on the threads,
+// and their late steps on each thread's share of the images, against the reference path and
+// against each image's own forward.
 #include <doctest/doctest.h>
 
 #include <memory>
 #include <string>
 
+#include "fovea/models/image_classifier.hpp"
 #include "fovea/models/init.hpp"
 #include "fovea/models/registry.hpp"
 #include "fovea/plan/batch_runner.hpp"
@@ -45,7 +47,10 @@ void check_matches_single_images(fovea::nn::Module& model, const Tensor<float>& 
 
 TEST_SUITE("cpu") {
   TEST_CASE("BatchRunner matches the reference and single images, whatever the thread count") {
-    for (const std::string name : {"mobilenet_v2", "resnet18"}) {
+    // MobileNetV2 and EfficientNet-B0 have steps: on 48 × 40 images their planes reach 12 × 10
+    // after three, and the rest run on two images per thread (two threads) or all five (one).
+    // ResNet-18 has none and runs whole, image by image.
+    for (const std::string name : {"mobilenet_v2", "efficientnet_b0", "resnet18"}) {
       INFO("model ", name);
       std::unique_ptr<fovea::nn::Module> model = built(name);
       // Five images: with two threads, four run side by side and one with both threads.
@@ -65,6 +70,24 @@ TEST_SUITE("cpu") {
       CHECK(runner.arena_bytes() > 0);
       CHECK(runner.arena_served() > 0);
     }
+  }
+
+  TEST_CASE("An ImageClassifier's steps in parts are its forward") {
+    std::unique_ptr<fovea::nn::Module> model = built("mobilenet_v2");
+    auto& stepwise = dynamic_cast<fovea::models::ImageClassifier&>(*model);
+    REQUIRE(stepwise.step_count() == 20);  // features.0 … features.18, then pool and classifier
+    Tensor<float> x(Shape{2, 3, 40, 48});
+    x.fill_uniform(2, -1, 1);
+    const Tensor<float> whole = model->forward(x);
+    for (const int64_t split : {0, 1, 7, 19, 20}) {
+      INFO("split ", split);
+      const Tensor<float> early = stepwise.forward_steps(x, 0, split);
+      CHECK(fovea::test::max_abs_error(stepwise.forward_steps(early, split, 20), whole) == 0);
+    }
+    CHECK_THROWS_WITH_AS(stepwise.forward_steps(x, 3, 21), doctest::Contains("steps [3, 21)"),
+                         fovea::Error);
+    CHECK_THROWS_WITH_AS(stepwise.forward_steps(x, 2, 1), doctest::Contains("of its 20 steps"),
+                         fovea::Error);
   }
 
   TEST_CASE("BatchRunner sees new weights") {

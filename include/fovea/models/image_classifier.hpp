@@ -1,7 +1,9 @@
 // ImageClassifier: the shape most torchvision classifiers share (AlexNet, VGG, MobileNetV2,
-// EfficientNet): features, an adaptive average pool, flatten, then the classifier head.
+// EfficientNet): features, an adaptive average pool, flatten, then the classifier head. Its
+// steps (nn::StepwiseForward) are the features' children, then the pool and head as one.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -9,6 +11,7 @@
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/sequential.hpp"
+#include "fovea/nn/stepwise_forward.hpp"
 #include "fovea/ops/elementwise/flatten.hpp"
 
 namespace fovea::models {
@@ -17,7 +20,7 @@ namespace fovea::models {
 // torchvision's MobileNetV2, a plain function call that is no part of the module tree.
 enum class PoolPlacement { child, functional };
 
-class ImageClassifier : public nn::Module {
+class ImageClassifier : public nn::Module, public nn::StepwiseForward {
  public:
   ImageClassifier(std::string kind, std::unique_ptr<nn::Sequential> features,
                   std::unique_ptr<nn::AdaptiveAvgPool2d> pool,
@@ -35,6 +38,19 @@ class ImageClassifier : public nn::Module {
 
   Tensor<float> forward(const Tensor<float>& x) override {
     return classifier_->forward(flatten(pool_->forward(features_->forward(x)), 1));
+  }
+
+  int64_t step_count() const override { return static_cast<int64_t>(features_->size()) + 1; }
+  Tensor<float> forward_steps(const Tensor<float>& x, int64_t begin, int64_t end) override {
+    const int64_t steps = step_count();
+    FOVEA_CHECK(0 <= begin && begin <= end && end <= steps, kind_, ": steps [", begin, ", ", end,
+                ") are not a range of its ", steps, " steps");
+    Tensor<float> y = x;
+    for (int64_t step = begin; step < end; ++step) {
+      y = step + 1 < steps ? features_->children()[static_cast<size_t>(step)].second->forward(y)
+                           : classifier_->forward(flatten(pool_->forward(y), 1));
+    }
+    return y;
   }
   std::string kind() const override { return kind_; }
 

@@ -1,5 +1,6 @@
-// BatchRunner: runs a prepared model's inference forwards on batches one image at a time, with
-// the images spread over the threads, each pass in a planned activation arena.
+// BatchRunner: runs a prepared model's inference forwards on batches: the early steps one image
+// at a time, with the images spread over the threads, and the late steps on each thread's share
+// of the batch at once; each pass in a planned activation arena.
 //
 // Why one image at a time: a batch's activations on the large early planes (tens of MB at
 // batch 8) leave the cache between one layer and the next, and the memory-bound layers there
@@ -8,12 +9,19 @@
 // also take the layout prepare_for_inference chose for them (NHWC, under its automatic
 // choice, for every model).
 //
+// Why the late steps on many images: once the planes are small (kBatchedPlanePixels), a step's
+// weights outweigh one image's activations, and image after image read them from memory again:
+// MobileNetV2's blocks on 14×14 and 7×7 planes hold 2.1 M weights (8.5 MB) against 0.6 MB of
+// one image's activations, and its classifier 1.3 M. On a batch each weight is read once for
+// all its images. Only models that say what their steps are (nn::StepwiseForward: the
+// ImageClassifier zoo) are split; others run whole, image by image.
+//
 // Why images side by side: with T threads, an image per thread needs no synchronisation
 // between layers, where splitting each layer over the threads waits at the end of every one of
 // a forward's 24–86 short loops. Images left over when the batch does not divide by T run one
-// after the other with every thread on each.
+// after the other with every thread on each, and their late steps as one batch.
 //
-// Each thread's passes have an arena of their own; the output is the images' outputs stacked in
+// Each thread's passes have arenas of their own; the output is the images' outputs stacked in
 // order, the same numbers a forward of each image alone gives.
 #pragma once
 
@@ -26,6 +34,7 @@
 #include "fovea/core/tensor.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/nn/module.hpp"
+#include "fovea/nn/stepwise_forward.hpp"
 
 namespace fovea {
 
@@ -43,21 +52,62 @@ class BatchRunner {
                 "BatchRunner needs a batch of at least one image, got shape ", batch.shape());
     const int64_t images = batch.dim(0);
     const int threads = threads_available();
-    // Arena t serves thread t's single-threaded passes; the last one the passes that use every
-    // thread, whose allocations differ.
-    arenas_.resize(static_cast<size_t>(threads) + 1);
-    std::vector<Tensor<float>> outputs(static_cast<size_t>(images));
-    const auto run = [&](int64_t i, ActivationArena& arena) {
-      ArenaScope scope(arena);
-      outputs[static_cast<size_t>(i)] = model_.forward(batch.batch_slice(i, 1));
-    };
+    // Slot t serves thread t's single-threaded passes, the last one the passes that use every
+    // thread, whose allocations differ; each slot has an arena for the early steps and one for
+    // the late.
+    early_arenas_.resize(static_cast<size_t>(threads) + 1);
+    late_arenas_.resize(static_cast<size_t>(threads) + 1);
     const int64_t side_by_side = threads > 1 ? images / threads * threads : 0;
+
+    // Each image's early steps: the first, then those whose input planes are larger than
+    // kBatchedPlanePixels. A model without steps is one step, run image by image; so is every
+    // model when no thread would have two images to run its late steps on.
+    auto* stepwise = dynamic_cast<nn::StepwiseForward*>(&model_);
+    const int64_t steps = stepwise != nullptr ? stepwise->step_count() : 1;
+    const bool late_batches = (side_by_side > 0 ? side_by_side / threads : images) > 1;
+    const auto forward_steps = [&](const Tensor<float>& x, int64_t begin, int64_t end) {
+      return stepwise != nullptr ? stepwise->forward_steps(x, begin, end) : model_.forward(x);
+    };
+    std::vector<Tensor<float>> early(static_cast<size_t>(images));
+    std::vector<int64_t> early_steps(static_cast<size_t>(images));
+    const auto run_early = [&](int64_t i, ActivationArena& arena) {
+      ArenaScope scope(arena);
+      Tensor<float> y = batch.batch_slice(i, 1);
+      int64_t step = 0;
+      for (; step < steps && (step == 0 || !late_batches || plane_pixels(y) > kBatchedPlanePixels);
+           ++step)
+        y = forward_steps(y, step, step + 1);
+      early[static_cast<size_t>(i)] = std::move(y);
+      early_steps[static_cast<size_t>(i)] = step;
+    };
     parallel_for(0, side_by_side, [&](int64_t i) {
-      run(i, arenas_[static_cast<size_t>(ThreadPool::thread_index())]);
+      run_early(i, early_arenas_[static_cast<size_t>(ThreadPool::thread_index())]);
     });
     for (int64_t i = side_by_side; i < images; ++i)
-      run(i, arenas_.back());
-    return stack(outputs);
+      run_early(i, early_arenas_.back());
+    const int64_t split = early_steps.front();
+    for (const int64_t s : early_steps)
+      FOVEA_CHECK(s == split, "BatchRunner: the images of one batch reached small planes after ",
+                  split, " and ", s, " steps");
+    if (split == steps) return stack(early, 0, images);
+
+    // The late steps: each thread's share of the side-by-side images as one batch, then the
+    // images left over as one batch with every thread.
+    const auto run_late = [&](int64_t begin, int64_t end, ActivationArena& arena) {
+      ArenaScope scope(arena);
+      return forward_steps(stack(early, begin, end), split, steps);
+    };
+    std::vector<Tensor<float>> late(side_by_side > 0 ? static_cast<size_t>(threads) : 0);
+    if (side_by_side > 0) {
+      const int64_t share = side_by_side / threads;
+      parallel_for(0, threads, [&](int64_t t) {
+        late[static_cast<size_t>(t)] =
+            run_late(t * share, (t + 1) * share,
+                     late_arenas_[static_cast<size_t>(ThreadPool::thread_index())]);
+      });
+    }
+    if (side_by_side < images) late.push_back(run_late(side_by_side, images, late_arenas_.back()));
+    return stack(late, 0, static_cast<int64_t>(late.size()));
   }
 
   // Bytes of all the arenas' planned buffers, and over each arena's last pass the allocations
@@ -68,32 +118,48 @@ class BatchRunner {
   int64_t arena_from_heap() const { return sum(&ActivationArena::from_heap); }
 
  private:
-  // One tensor of N images from N one-image outputs (N is outermost in every layout).
-  static Tensor<float> stack(const std::vector<Tensor<float>>& outputs) {
-    const Tensor<float>& first = outputs.front();
+  // Steps whose input planes hold at most this many pixels (14×14) run on a batch.
+  static constexpr int64_t kBatchedPlanePixels = 196;
+
+  static int64_t plane_pixels(const Tensor<float>& x) {
+    return x.rank() == 4 ? x.dim(2) * x.dim(3) : 0;
+  }
+
+  // parts[begin, end) concatenated along the batch (N is outermost in every layout).
+  static Tensor<float> stack(const std::vector<Tensor<float>>& parts, int64_t begin, int64_t end) {
+    const Tensor<float>& first = parts[static_cast<size_t>(begin)];
+    if (end - begin == 1) return first;
     Shape shape = first.shape();
-    shape[0] = static_cast<int64_t>(outputs.size());
+    shape[0] = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      const Tensor<float>& part = parts[static_cast<size_t>(i)];
+      Shape part_shape = part.shape();
+      part_shape[0] = first.dim(0);
+      FOVEA_CHECK(part_shape == first.shape() && part.layout() == first.layout(),
+                  "BatchRunner: the model gave images outputs of different shapes, ", first.shape(),
+                  " and ", part.shape());
+      shape[0] += part.dim(0);
+    }
     Tensor<float> stacked = Tensor<float>::uninitialized(shape, first.layout());
     float* dst = stacked.data();
-    for (const Tensor<float>& out : outputs) {
-      FOVEA_CHECK(out.shape() == first.shape() && out.layout() == first.layout(),
-                  "BatchRunner: the model gave images outputs of different shapes, ", first.shape(),
-                  " and ", out.shape());
-      std::memcpy(dst, out.data(), out.size_bytes());
-      dst += out.numel();
+    for (int64_t i = begin; i < end; ++i) {
+      const Tensor<float>& part = parts[static_cast<size_t>(i)];
+      std::memcpy(dst, part.data(), part.size_bytes());
+      dst += part.numel();
     }
     return stacked;
   }
 
   int64_t sum(int64_t (ActivationArena::*of)() const) const {
     int64_t total = 0;
-    for (const ActivationArena& arena : arenas_)
-      total += (arena.*of)();
+    for (const auto* arenas : {&early_arenas_, &late_arenas_})
+      for (const ActivationArena& arena : *arenas)
+        total += (arena.*of)();
     return total;
   }
 
   nn::Module& model_;
-  std::vector<ActivationArena> arenas_;
+  std::vector<ActivationArena> early_arenas_, late_arenas_;
 };
 
 }  // namespace fovea
