@@ -214,14 +214,16 @@ TEST_SUITE("cpu") {
   }
 
   TEST_CASE("expand_depthwise_nhwc splits one image's hidden channels over two threads") {
-    // With no projection and at least two GEMM panels of hidden channels, a single image's
-    // two parts are channel ranges: EfficientNet-B0's 5×5 on 7×7, an uneven last range, a
-    // strided conv in several bands, and hidden widths around the two-panel threshold.
+    // With no projection, at least two GEMM panels of hidden channels, and more than a tenth of
+    // the rows to expand twice if the parts were row ranges, a single image's two parts are
+    // channel ranges: EfficientNet-B0's 5×5 on 7×7, an uneven last range, a strided conv in
+    // several bands, and hidden widths around the two-panel threshold. (Taller images split
+    // by rows: the MobileNetV2-like planes above, at two threads.)
     const Conv2dAttrs k5 = Conv2dAttrs::make(1, 2, 1, 144);
     const Conv2dAttrs s2 = Conv2dAttrs::make(2, 1, 1, 100);
     const int64_t panel = fovea::cpu::kGemmNr;
     check_block(Block{1, 24, 7, 7, 144, 5, k5, 1 << 20}, 2);
-    check_block(Block{1, 16, 14, 13, 100, 3, s2, 13 * 100 * 4 * 3}, 2);
+    check_block(Block{1, 16, 8, 13, 100, 3, s2, 13 * 100 * 4 * 3}, 2);
     for (const int64_t hidden : {2 * panel - 1, 2 * panel, 3 * panel + 5}) {
       check_block(Block{1, 8, 9, 11, hidden, 3, Conv2dAttrs::make(1, 1, 1, hidden), 1 << 20}, 2);
     }

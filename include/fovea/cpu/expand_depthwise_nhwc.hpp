@@ -66,22 +66,28 @@ inline int64_t expand_depthwise_nhwc_splits(const Conv2dParams& depthwise) {
   return std::min<int64_t>(depthwise.p, (threads + depthwise.n - 1) / depthwise.n);
 }
 
-}  // namespace detail
-
-// Whether one pass beats the separate convs for this depthwise conv, with or without a
-// projection after it. Without one, an image's parts are ranges of hidden channels and nothing
-// is done twice. With one they are ranges of rows, and each expands again the span − stride
-// rows it shares with the next: two threads on a 7×7 image expand 9 rows for 7, and there the
-// three separate convs ran 13 % faster (MobileNetV2's last blocks, AVX2); on 28×28 (7 % more
-// rows) the pass was 5 % faster. It is taken while at most a tenth of the rows are doubled.
-// (Without an expansion nothing is ever done twice: that pass always pays.)
-inline bool expand_depthwise_nhwc_pays(const Conv2dParams& depthwise, bool projects) {
-  const int64_t splits = detail::expand_depthwise_nhwc_splits(depthwise);
-  if (!projects || splits <= 1) return true;
+// Whether the parts may be ranges of rows: each part with an expansion expands again the
+// span − stride rows it shares with the next (two threads on a 7×7 image expand 9 rows for 7),
+// and that is allowed while at most a tenth of the rows are doubled.
+inline bool expand_depthwise_nhwc_rows_split(const Conv2dParams& depthwise) {
+  const int64_t splits = expand_depthwise_nhwc_splits(depthwise);
   const Conv2dAttrs& a = depthwise.attrs;
   const int64_t span = (depthwise.r - 1) * a.dilation_h + 1;
   const int64_t doubled = (splits - 1) * std::max<int64_t>(0, span - a.stride_h);
   return doubled * 10 <= depthwise.h;
+}
+
+}  // namespace detail
+
+// Whether one pass beats the separate convs for this depthwise conv, with or without a
+// projection after it. With one, which needs all of a pixel's hidden channels, the parts must be
+// ranges of rows: on a 7×7 image the three separate convs ran 13 % faster (MobileNetV2's last
+// blocks, AVX2); on 28×28 (7 % more rows) the pass was 5 % faster. Without one, parts that may
+// not be rows are ranges of hidden channels, and nothing is done twice. (Without an expansion
+// nothing is ever done twice: that pass always pays.)
+inline bool expand_depthwise_nhwc_pays(const Conv2dParams& depthwise, bool projects) {
+  return !projects || detail::expand_depthwise_nhwc_splits(depthwise) <= 1 ||
+         detail::expand_depthwise_nhwc_rows_split(depthwise);
 }
 
 namespace detail {
@@ -121,12 +127,17 @@ inline Tensor<float> expand_depthwise_nhwc(const Tensor<float>& x, const ExpandD
   // One part of an image per task, each image split so every thread has one. Split by rows,
   // each part with an expansion also expands the rows its band shares with the next
   // (span - stride of them): on a 7×7 image a 5×5 depthwise conv's two halves expanded 11 rows
-  // between them instead of 7.
-  // Without a projection, which needs every hidden channel of a pixel, the parts are ranges of
-  // hidden channels instead, and no row is expanded twice.
+  // between them instead of 7. Without a projection, where that would double more than a tenth
+  // of the rows, the parts are ranges of hidden channels instead, and no row is expanded twice.
+  // Rows are preferred where allowed: the projection after the pass (EfficientNet's, behind
+  // squeeze-excitation) splits its pixels by rows, and after a channel split each thread's rows
+  // have half their channels in the other core's cache. With rows where allowed, EfficientNet-B0
+  // at two threads took 0.956 of the time; with rows everywhere (7×7 and 14×14 too), 1.06
+  // (paired, ab_pair.sh).
   const int threads = threads_available();
   const int64_t splits = expand_depthwise_nhwc_splits(cp);
-  const bool split_channels = project == nullptr && splits > 1 && hidden >= splits * kGemmNr;
+  const bool split_channels = project == nullptr && splits > 1 && hidden >= splits * kGemmNr &&
+                              !expand_depthwise_nhwc_rows_split(cp);
   const int64_t rows_per_split = split_channels ? cp.p : (cp.p + splits - 1) / splits;
   const int64_t panels = (hidden + kGemmNr - 1) / kGemmNr;
   // A window (and band) per thread; a nested loop runs on its caller's thread alone.
