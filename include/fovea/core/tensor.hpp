@@ -154,6 +154,18 @@ class Tensor {
     return t;
   }
 
+  // The same memory seen in the other layout, for rank-4 shapes where both layouts order it the
+  // same: a 1×1 image, or a single channel.
+  Tensor with_layout(Layout target) const {
+    if (target == layout_) return *this;
+    FOVEA_CHECK(rank() == 4 && (dim(2) * dim(3) == 1 || dim(1) == 1), "a ", shape_,
+                " tensor is stored differently in NCHW and NHWC, so it has no view in the other");
+    Tensor t = *this;
+    t.layout_ = target;
+    t.init_strides();
+    return t;
+  }
+
   // Images [start, start + count) of the batch, sharing memory (N is outermost in both layouts).
   Tensor batch_slice(int64_t start, int64_t count) const {
     FOVEA_CHECK(rank() >= 1 && start >= 0 && count >= 0 && start + count <= dim(0), "batch slice [",

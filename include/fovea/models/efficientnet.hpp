@@ -15,6 +15,7 @@
 #include "fovea/models/conv_norm_activation.hpp"
 #include "fovea/models/image_classifier.hpp"
 #include "fovea/models/make_divisible.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/dropout.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/nn/squeeze_excitation.hpp"
@@ -28,6 +29,10 @@ class StochasticDepth : public nn::Module {
  public:
   explicit StochasticDepth(double p) : p_(p) {}
   Tensor<float> forward(const Tensor<float>& x) override { return x; }
+  int lower(nn::Dataflow& graph, int x) override {
+    (void)graph;
+    return x;
+  }
   std::string kind() const override { return "StochasticDepth"; }
   std::string describe() const override {
     std::ostringstream out;
@@ -77,6 +82,10 @@ class MBConv : public nn::Module {
     }
     Tensor<float> y = block_->forward(x);
     return use_residual_ ? add(stochastic_depth_->forward(y), x) : y;
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    const int y = graph.lower_child("block", *block_, x);
+    return use_residual_ ? graph.add(graph.path(), y, x) : y;
   }
   std::string kind() const override { return "MBConv"; }
 

@@ -1,4 +1,5 @@
-// Builds the zoo model a weights file names in its metadata and loads the file into it.
+// Builds the zoo model a weights file names in its metadata and loads the file into it; an
+// ONNX graph file or an INT8 file gives the model it holds.
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include "fovea/io/safetensors.hpp"
 #include "fovea/io/state_dict.hpp"
 #include "fovea/models/registry.hpp"
+#include "fovea/quant/model_file.hpp"
 
 namespace fovea {
 
@@ -35,6 +37,9 @@ inline LoadedModel load_model(const std::string& weights_path, std::string archi
               ": no \"architecture\" in the file's metadata; name the model explicitly");
   // Files from weights_tools/import_onnx.py carry their own network (docs/onnx.md).
   if (architecture == "graph") return LoadedModel{load_graph_model(file), architecture, meta};
+  // Files from examples/quantize hold a compiled INT8 model (docs/int8.md).
+  if (architecture == quant::kInt8Architecture)
+    return LoadedModel{quant::load_quantized(file), architecture, meta};
   ModelOptions options;
   const auto classes_it = meta.find("num_classes");
   if (classes_it != meta.end()) {

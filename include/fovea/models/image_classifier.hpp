@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/sequential.hpp"
@@ -51,6 +52,12 @@ class ImageClassifier : public nn::Module, public nn::StepwiseForward {
                            : classifier_->forward(flatten(pool_->forward(y), 1));
     }
     return y;
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("features", *features_, x);
+    y = graph.lower_child("avgpool", *pool_, y);
+    return graph.lower_child("classifier", *classifier_,
+                             graph.flatten(graph.path_of("flatten"), y));
   }
   std::string kind() const override { return kind_; }
 

@@ -12,6 +12,7 @@
 
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/ops/elementwise/flatten.hpp"
@@ -48,6 +49,15 @@ class LeNet5 : public nn::Module {
     g = fc1_->backward(g).reshape(Shape{grad_out.dim(0), 16, 5, 5});
     g = conv2_->backward(relu_->backward(pool_->backward(g)));
     return conv1_->backward(relu_->backward(pool_->backward(g)));
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.lower_child("pool", *pool_, graph.lower_child("relu", *relu_, y));
+    y = graph.lower_child("conv2", *conv2_, y);
+    y = graph.lower_child("pool", *pool_, graph.lower_child("relu", *relu_, y));
+    y = graph.lower_child("fc1", *fc1_, graph.flatten(graph.path_of("flatten"), y));
+    y = graph.lower_child("fc2", *fc2_, graph.lower_child("relu", *relu_, y));
+    return graph.lower_child("fc3", *fc3_, graph.lower_child("relu", *relu_, y));
   }
   std::string kind() const override { return "LeNet5"; }
 

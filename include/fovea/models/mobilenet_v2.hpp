@@ -11,6 +11,7 @@
 #include "fovea/models/conv_norm_activation.hpp"
 #include "fovea/models/image_classifier.hpp"
 #include "fovea/models/make_divisible.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/dropout.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/ops/elementwise/elementwise.hpp"
@@ -48,6 +49,10 @@ class InvertedResidual : public nn::Module {
       return depthwise_->forward_into_projection(x, *projection_, residual);
     }
     return use_residual_ ? add(x, conv_->forward(x)) : conv_->forward(x);
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    const int y = graph.lower_child("conv", *conv_, x);
+    return use_residual_ ? graph.add(graph.path(), y, x) : y;
   }
   std::string kind() const override { return "InvertedResidual"; }
 

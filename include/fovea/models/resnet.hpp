@@ -15,6 +15,7 @@
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/batchnorm.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/sequential.hpp"
@@ -90,6 +91,15 @@ class BasicBlock : public nn::Module {
     const Tensor<float> identity = downsample_ ? downsample_->forward(x) : x;
     return relu_->forward(add(out, identity));
   }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.lower_child("bn1", *bn1_, y);
+    y = graph.lower_child("relu", *relu_, y);
+    y = graph.lower_child("conv2", *conv2_, y);
+    y = graph.lower_child("bn2", *bn2_, y);
+    const int identity = downsample_ ? graph.lower_child("downsample", *downsample_, x) : x;
+    return graph.lower_child("relu", *relu_, graph.add(graph.path(), y, identity));
+  }
   std::string kind() const override { return "BasicBlock"; }
 
  private:
@@ -134,6 +144,18 @@ class Bottleneck : public nn::Module {
     out = bn3_->forward(conv3_->forward(out));
     const Tensor<float> identity = downsample_ ? downsample_->forward(x) : x;
     return relu_->forward(add(out, identity));
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.lower_child("bn1", *bn1_, y);
+    y = graph.lower_child("relu", *relu_, y);
+    y = graph.lower_child("conv2", *conv2_, y);
+    y = graph.lower_child("bn2", *bn2_, y);
+    y = graph.lower_child("relu", *relu_, y);
+    y = graph.lower_child("conv3", *conv3_, y);
+    y = graph.lower_child("bn3", *bn3_, y);
+    const int identity = downsample_ ? graph.lower_child("downsample", *downsample_, x) : x;
+    return graph.lower_child("relu", *relu_, graph.add(graph.path(), y, identity));
   }
   std::string kind() const override { return "Bottleneck"; }
 
@@ -186,6 +208,16 @@ class ResNet : public nn::Module {
     for (nn::Sequential* layer : layers_)
       y = layer->forward(y);
     return fc_->forward(flatten(avgpool_->forward(y), 1));
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.lower_child("bn1", *bn1_, y);
+    y = graph.lower_child("relu", *relu_, y);
+    y = graph.lower_child("maxpool", *maxpool_, y);
+    for (size_t i = 0; i < layers_.size(); ++i)
+      y = graph.lower_child("layer" + std::to_string(i + 1), *layers_[i], y);
+    y = graph.lower_child("avgpool", *avgpool_, y);
+    return graph.lower_child("fc", *fc_, graph.flatten(graph.path_of("flatten"), y));
   }
   std::string kind() const override { return "ResNet"; }
 

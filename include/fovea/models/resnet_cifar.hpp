@@ -13,6 +13,7 @@
 
 #include "fovea/nn/batchnorm.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/linear.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
@@ -52,6 +53,9 @@ class SubsampleChannelPadShortcut : public nn::Module {
           for (int64_t w = 0; w < grad_out.dim(3); ++w)
             g(n, c, 2 * h, 2 * w) = grad_out(n, c + pad_, h, w);
     return g;
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    return graph.subsample_pad_channels(graph.path(), pad_, x);
   }
   std::string kind() const override { return "LambdaLayer"; }
   std::string describe() const override {
@@ -103,6 +107,16 @@ class CifarBasicBlock : public nn::Module {
     g = activation_backward(s.hidden, g, ActivationKind::relu);
     g = conv1_->backward(bn1_->backward(g));
     return add(g, g_shortcut);
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.activation(graph.path_of("relu1"), ActivationKind::relu,
+                         graph.lower_child("bn1", *bn1_, y));
+    y = graph.lower_child("conv2", *conv2_, y);
+    y = graph.lower_child("bn2", *bn2_, y);
+    const int shortcut = graph.lower_child("shortcut", *shortcut_, x);
+    return graph.activation(graph.path_of("relu2"), ActivationKind::relu,
+                            graph.add(graph.path(), y, shortcut));
   }
   std::string kind() const override { return "BasicBlock"; }
 
@@ -160,6 +174,15 @@ class CifarResNet : public nn::Module {
       g = (*layer)->backward(g);
     g = activation_backward(saved_stem_.pop(kind()), g, ActivationKind::relu);
     return conv1_->backward(bn1_->backward(g));
+  }
+  int lower(nn::Dataflow& graph, int x) override {
+    int y = graph.lower_child("conv1", *conv1_, x);
+    y = graph.activation(graph.path_of("relu"), ActivationKind::relu,
+                         graph.lower_child("bn1", *bn1_, y));
+    for (size_t i = 0; i < layers_.size(); ++i)
+      y = graph.lower_child("layer" + std::to_string(i + 1), *layers_[i], y);
+    y = graph.lower_child("avgpool", pool_, y);
+    return graph.lower_child("linear", *linear_, graph.flatten(graph.path_of("flatten"), y));
   }
   std::string kind() const override { return "ResNet"; }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/activation/activation.hpp"
@@ -23,6 +24,7 @@ class Activation : public Module {
     return activation_backward(saved_.pop(kind()), grad_out, kind_);
   }
 
+  int lower(Dataflow& graph, int x) override { return graph.activation(graph.path(), kind_, x); }
   std::string kind() const override { return activation_name(kind_); }
   ActivationKind activation_kind() const { return kind_; }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/batchnorm/backward.hpp"
@@ -69,6 +70,12 @@ class BatchNorm2d : public Module {
     return g.input;
   }
 
+  // Folded into the conv before it, a batch norm is nothing to lower.
+  int lower(Dataflow& graph, int x) override {
+    FOVEA_CHECK(folded_, graph.path(), ": BatchNorm2d must be folded into its conv before the ",
+                "model is lowered (prepare_for_inference does it)");
+    return x;
+  }
   std::string kind() const override { return "BatchNorm2d"; }
   std::string describe() const override {
     std::ostringstream out;
@@ -84,6 +91,11 @@ class BatchNorm2d : public Module {
     eps_ = eps;
   }
   double momentum() const { return momentum_; }
+  void set_momentum(double momentum) {
+    FOVEA_CHECK(momentum >= 0 && momentum <= 1, "BatchNorm2d momentum must be in [0, 1], got ",
+                momentum);
+    momentum_ = momentum;
+  }
   Tensor<float>& weight() { return weight_; }
   Tensor<float>& bias() { return bias_; }
   Tensor<float>& running_mean() { return running_mean_; }

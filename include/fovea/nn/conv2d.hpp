@@ -10,6 +10,7 @@
 #include <string>
 
 #include "fovea/cpu/channels_last.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/conv2d/backward.hpp"
@@ -74,6 +75,9 @@ class Conv2d : public Module {
     return g.input;
   }
 
+  int lower(Dataflow& graph, int x) override {
+    return graph.conv(graph.path(), weight_, bias_, attrs_, x);
+  }
   std::string kind() const override { return "Conv2d"; }
   std::string describe() const override {
     std::ostringstream out;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fovea/core/rng.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 
@@ -51,6 +52,10 @@ class Dropout : public Module {
   // The generator's state, so a resumed training run draws the same masks.
   Rng& rng() { return rng_; }
 
+  int lower(Dataflow& graph, int x) override {
+    (void)graph;
+    return x;  // the identity at inference
+  }
   std::string kind() const override { return "Dropout"; }
   std::string describe() const override {
     std::ostringstream out;

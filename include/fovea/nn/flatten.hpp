@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/elementwise/backward.hpp"
@@ -20,6 +21,11 @@ class Flatten : public Module {
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     return flatten_backward(saved_.pop(kind()), grad_out);
+  }
+  int lower(Dataflow& graph, int x) override {
+    FOVEA_CHECK(start_dim_ == 1, "Flatten(start_dim=", start_dim_,
+                ") cannot be lowered: only start_dim 1 (batch kept) has a dataflow op");
+    return graph.flatten(graph.path(), x);
   }
   std::string kind() const override { return "Flatten"; }
   std::string describe() const override { return "start_dim=" + std::to_string(start_dim_); }

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/linear/backward.hpp"
@@ -37,6 +38,9 @@ class Linear : public Module {
     return g.input;
   }
 
+  int lower(Dataflow& graph, int x) override {
+    return graph.linear(graph.path(), weight_, bias_, x);
+  }
   std::string kind() const override { return "Linear"; }
   std::string describe() const override {
     std::ostringstream out;

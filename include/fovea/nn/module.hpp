@@ -16,6 +16,8 @@
 
 namespace fovea::nn {
 
+class Dataflow;  // nn/dataflow.hpp
+
 enum class TensorRole : uint8_t {
   parameter,  // learned (weights, biases, batch-norm scale and shift)
   buffer,     // state that is not learned (batch-norm running statistics)
@@ -42,6 +44,16 @@ class Module {
   virtual std::string describe() const { return ""; }
 
   Tensor<float> operator()(const Tensor<float>& x) { return forward(x); }
+
+  // Appends this module's inference forward on value `x` to `graph` as primitive ops and
+  // returns the value it produces (nn/dataflow.hpp). Modules that cannot be lowered say so.
+  virtual int lower(Dataflow& graph, int x) {
+    (void)graph;
+    (void)x;
+    fail(kind(),
+         " cannot be lowered to a dataflow graph (INT8 and other whole-model tools "
+         "need it)");
+  }
 
   // Training: given dLoss/d(output) of the latest training-mode forward not yet differentiated,
   // returns dLoss/d(input) and adds each parameter's gradient into its grad tensor. Forward

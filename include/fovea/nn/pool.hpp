@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/pool2d/backward.hpp"
@@ -36,6 +37,7 @@ class MaxPool2d : public Module {
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     return max_pool2d_backward(saved_.pop(kind()), grad_out, attrs_);
   }
+  int lower(Dataflow& graph, int x) override { return graph.max_pool(graph.path(), attrs_, x); }
   std::string kind() const override { return "MaxPool2d"; }
   std::string describe() const override { return fovea::detail::describe_pool(attrs_); }
   const Pool2dAttrs& attrs() const { return attrs_; }
@@ -56,6 +58,7 @@ class AvgPool2d : public Module {
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     return avg_pool2d_backward_reference(saved_.pop(kind()), grad_out, attrs_);
   }
+  int lower(Dataflow& graph, int x) override { return graph.avg_pool(graph.path(), attrs_, x); }
   std::string kind() const override { return "AvgPool2d"; }
   std::string describe() const override {
     return fovea::detail::describe_pool(attrs_) +
@@ -81,6 +84,9 @@ class AdaptiveAvgPool2d : public Module {
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     return adaptive_avg_pool2d_backward_reference(saved_.pop(kind()), grad_out);
+  }
+  int lower(Dataflow& graph, int x) override {
+    return graph.adaptive_avg_pool(graph.path(), out_h_, out_w_, x);
   }
   std::string kind() const override { return "AdaptiveAvgPool2d"; }
   std::string describe() const override {

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 
 namespace fovea::nn {
@@ -36,6 +37,7 @@ class Sequential : public Module {
       g = child->second->backward(g);
     return g;
   }
+  int lower(Dataflow& graph, int x) override { return graph.lower_children(*this, x); }
   std::string kind() const override { return "Sequential"; }
 };
 

@@ -11,6 +11,7 @@
 
 #include "fovea/nn/activation.hpp"
 #include "fovea/nn/conv2d.hpp"
+#include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/pool.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
@@ -54,6 +55,16 @@ class SqueezeExcitation : public Module {
     return g.input;
   }
 
+  // The gates as ops of their own (pool, fc1, activation, fc2, scale activation), then x times
+  // them.
+  int lower(Dataflow& graph, int x) override {
+    int gates = graph.lower_child("avgpool", *children().front().second, x);
+    gates = graph.lower_child("fc1", *fc1_, gates);
+    gates = graph.lower_child("activation", *activation_, gates);
+    gates = graph.lower_child("fc2", *fc2_, gates);
+    gates = graph.lower_child("scale_activation", *scale_activation_, gates);
+    return graph.channel_scale(graph.path(), x, gates);
+  }
   std::string kind() const override { return "SqueezeExcitation"; }
   std::string describe() const override {
     std::ostringstream out;

@@ -1,0 +1,106 @@
+// Which instruction sets the INT8 kernels may use, chosen at run time.
+//
+// The FP32 kernels pick their SIMD path at compile time (cpu/simd.hpp). The INT8 kernels are
+// compiled for every ISA in every build, each function with its own target attribute, and the
+// kernel tables choose among them from the CPU's features: a binary built without -march still
+// runs VNNI where the CPU has it, and every path gives the same bits (quant/scheme.hpp), so the
+// choice never changes a result. A function with an explicit target attribute is the same code
+// in every translation unit whatever its -m flags, so these inline definitions cannot break the
+// one-definition rule the way ISA-dependent macros do (STYLE.md section 5).
+//
+// set_int8_isa_limit (or FOVEA_INT8_ISA=generic|avx2|avx512vnni in the environment) caps the
+// choice, so tests can run each path on one machine.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "fovea/core/error.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FOVEA_X86 1
+#include <immintrin.h>
+#else
+#define FOVEA_X86 0
+#endif
+
+#if FOVEA_X86 && defined(__GNUC__)
+#define FOVEA_TARGET_AVX512VNNI \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,avx2")))
+#define FOVEA_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FOVEA_INT8_SIMD 1
+#else
+#define FOVEA_INT8_SIMD 0
+#endif
+
+namespace fovea::cpu {
+
+// In order of preference; each later one runs on fewer machines.
+enum class Int8Isa { generic = 0, avx2 = 1, avx512vnni = 2 };
+
+inline const char* int8_isa_name(Int8Isa isa) {
+  switch (isa) {
+    case Int8Isa::generic:
+      return "generic";
+    case Int8Isa::avx2:
+      return "avx2";
+    case Int8Isa::avx512vnni:
+      return "avx512vnni";
+  }
+  return "?";
+}
+
+namespace detail {
+
+inline Int8Isa detect_int8_isa() {
+#if FOVEA_INT8_SIMD
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vnni"))
+    return Int8Isa::avx512vnni;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Int8Isa::avx2;
+#endif
+  return Int8Isa::generic;
+}
+
+inline Int8Isa parse_int8_isa(const std::string& name) {
+  for (Int8Isa isa : {Int8Isa::generic, Int8Isa::avx2, Int8Isa::avx512vnni})
+    if (name == int8_isa_name(isa)) return isa;
+  fail("INT8 ISA must be generic, avx2 or avx512vnni, got '", name, "'");
+}
+
+inline Int8Isa limit_from_environment() {
+  const char* v = std::getenv("FOVEA_INT8_ISA");
+  return v != nullptr && *v != '\0' ? parse_int8_isa(v) : Int8Isa::avx512vnni;
+}
+
+inline Int8Isa& int8_isa_limit_slot() {
+  static Int8Isa limit = limit_from_environment();
+  return limit;
+}
+
+}  // namespace detail
+
+// The best ISA this CPU has for the INT8 kernels.
+inline Int8Isa int8_isa_supported() {
+  static const Int8Isa isa = detail::detect_int8_isa();
+  return isa;
+}
+
+// Caps the ISA the INT8 kernels use (for tests and comparisons); the default allows all.
+inline void set_int8_isa_limit(Int8Isa limit) {
+  detail::int8_isa_limit_slot() = limit;
+}
+inline Int8Isa int8_isa_limit() {
+  return detail::int8_isa_limit_slot();
+}
+
+// Whether kernels written for `isa` may run: the CPU has it and the limit allows it.
+inline bool int8_isa_usable(Int8Isa isa) {
+  return static_cast<int>(isa) <= static_cast<int>(int8_isa_supported()) &&
+         static_cast<int>(isa) <= static_cast<int>(int8_isa_limit());
+}
+
+}  // namespace fovea::cpu

@@ -1,0 +1,231 @@
+// INT8 convolution (groups 1) on NHWC activations as one GEMM whose rows are output pixels:
+// out[pixel, k] = Σ over taps and input channels of x[tap's pixel, c] · w[k, c, tap], read in
+// place. The weights are packed once per ISA into blocks of output channels (QGemmPacked); a
+// task runs one block over a stretch of pixel tiles, so the block's panel stays in cache while
+// the pixels stream past it. Taps that fall in the padding read a row of zero points.
+//
+// Input channels are taken in groups of 4 (VNNI's quad); a layer whose channel count is not a
+// multiple of 4 (an image's 3) reads a copy of its input with zero-point channels appended, and
+// its weights are padded with zeros there.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "fovea/core/tensor.hpp"
+#include "fovea/cpu/int8_isa.hpp"
+#include "fovea/cpu/qgemm_tile.hpp"
+#include "fovea/cpu/thread_pool.hpp"
+#include "fovea/ops/conv2d/params.hpp"
+#include "fovea/quant/qconv_layer.hpp"
+
+namespace fovea::cpu {
+
+// How an ISA's tiles are shaped: channels per multiply group, int32 lanes per vector, vectors
+// per block, and pixel rows per tile.
+struct QGemmGeometry {
+  int group, lanes, max_vectors, rows;
+  int64_t block_channels() const { return static_cast<int64_t>(lanes) * max_vectors; }
+};
+
+inline QGemmGeometry qgemm_geometry(Int8Isa isa) {
+  switch (isa) {
+    case Int8Isa::avx512vnni:
+      return {4, 16, 4, 6};
+    case Int8Isa::avx2:
+      return {2, 8, 3, 4};
+    case Int8Isa::generic:
+      break;
+  }
+  return {4, 16, 4, 4};
+}
+
+// 64-byte aligned bytes that live as long as a layer (never from an activation arena).
+struct AlignedBytes {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data;
+
+  explicit AlignedBytes(size_t bytes = 0) {
+    if (bytes == 0) return;
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    FOVEA_CHECK(p != nullptr, "INT8: could not allocate ", bytes, " bytes of packed weights");
+    data.reset(static_cast<uint8_t*>(p));
+  }
+  uint8_t* get() const { return data.get(); }
+};
+
+// One ISA's packing of a conv's weights, with the derived requantization values.
+struct QGemmPacked {
+  Int8Isa isa = Int8Isa::generic;
+  QGemmGeometry geometry{};
+  int64_t k = 0, c = 0, c_padded = 0, taps = 0, steps = 0;
+  std::vector<int64_t> block_offset;  // bytes into data
+  std::vector<int> block_vectors;
+  AlignedBytes data;
+  quant::QConvRequant requant;
+};
+
+inline int64_t round_up(int64_t v, int64_t multiple) {
+  return (v + multiple - 1) / multiple * multiple;
+}
+
+// Packs w [K, C, R, S] into blocks of geometry.block_channels() output channels. Within a block,
+// for each tap (r, s) and each step of `group` input channels: every channel's `group` weights
+// side by side (s8 for groups of 4, s16 for pairs), zero past C and past the block's channels.
+inline std::shared_ptr<QGemmPacked> pack_qgemm(const quant::QConvLayer& layer, Int8Isa isa) {
+  const Tensor<int8_t>& w = layer.weights.weight;
+  auto p = std::make_shared<QGemmPacked>();
+  p->isa = isa;
+  p->geometry = qgemm_geometry(isa);
+  const QGemmGeometry& g = p->geometry;
+  p->k = w.dim(0);
+  p->c = w.dim(1);
+  p->c_padded = round_up(p->c, 4);
+  p->taps = w.dim(2) * w.dim(3);
+  p->steps = p->c_padded / g.group;
+  const int64_t element = isa == Int8Isa::avx2 ? 2 : 1;
+  const int64_t blocks = (p->k + g.block_channels() - 1) / g.block_channels();
+  int64_t bytes = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t count = std::min(g.block_channels(), p->k - b * g.block_channels());
+    const int vectors = static_cast<int>((count + g.lanes - 1) / g.lanes);
+    p->block_offset.push_back(bytes);
+    p->block_vectors.push_back(vectors);
+    bytes += p->taps * p->steps * vectors * g.lanes * g.group * element;
+  }
+  p->data = AlignedBytes(static_cast<size_t>(bytes));
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t k0 = b * g.block_channels();
+    const int64_t lanes = static_cast<int64_t>(p->block_vectors[static_cast<size_t>(b)]) * g.lanes;
+    int64_t i = 0;
+    for (int64_t r = 0; r < w.dim(2); ++r)
+      for (int64_t s = 0; s < w.dim(3); ++s)
+        for (int64_t step = 0; step < p->steps; ++step)
+          for (int64_t n = 0; n < lanes; ++n)
+            for (int64_t j = 0; j < g.group; ++j, ++i) {
+              const int64_t k = k0 + n, c = step * g.group + j;
+              const int8_t v = k < p->k && c < p->c ? w(k, c, r, s) : 0;
+              uint8_t* dst = p->data.get() + p->block_offset[static_cast<size_t>(b)];
+              if (element == 2)
+                reinterpret_cast<int16_t*>(dst)[i] = v;
+              else
+                reinterpret_cast<int8_t*>(dst)[i] = v;
+            }
+  }
+  p->requant = quant::derive_requant(layer);
+  return p;
+}
+
+namespace detail {
+
+using QTileFn = void (*)(const QTileArgs&);
+
+inline QTileFn qgemm_tile_for(Int8Isa isa, int vectors) {
+#if FOVEA_INT8_SIMD
+  if (isa == Int8Isa::avx512vnni) {
+    static constexpr QTileFn kTiles[] = {qgemm_tile_avx512vnni<6, 1>, qgemm_tile_avx512vnni<6, 2>,
+                                         qgemm_tile_avx512vnni<6, 3>, qgemm_tile_avx512vnni<6, 4>};
+    return kTiles[vectors - 1];
+  }
+  if (isa == Int8Isa::avx2) {
+    static constexpr QTileFn kTiles[] = {qgemm_tile_avx2<4, 1>, qgemm_tile_avx2<4, 2>,
+                                         qgemm_tile_avx2<4, 3>};
+    return kTiles[vectors - 1];
+  }
+#endif
+  (void)isa;
+  (void)vectors;
+  return nullptr;  // generic: qgemm_tile_generic
+}
+
+// x with its channels padded to c_padded by zero points ([N, H, W, c_padded]).
+inline Tensor<uint8_t> pad_channels(const uint8_t* x, int64_t pixels, int64_t c, int64_t c_padded,
+                                    uint8_t zero_point) {
+  Tensor<uint8_t> padded = Tensor<uint8_t>::uninitialized(Shape{pixels * c_padded});
+  uint8_t* dst = padded.data();
+  for (int64_t i = 0; i < pixels; ++i) {
+    std::copy(x + i * c, x + (i + 1) * c, dst + i * c_padded);
+    std::fill(dst + i * c_padded + c, dst + (i + 1) * c_padded, zero_point);
+  }
+  return padded;
+}
+
+}  // namespace detail
+
+// Runs the conv of `cp` (NHWC u8 input x, groups 1) with packed weights into `out` (u8, or float
+// when out.out_float is set), residual and requantization as `out` says.
+inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const QGemmPacked& p,
+                                int32_t x_zero_point, const QGemmOutput& out) {
+  const QGemmGeometry& g = p.geometry;
+  const int64_t mr = g.rows;
+  Tensor<uint8_t> padded;
+  const uint8_t* input = x;
+  if (p.c_padded != p.c) {
+    padded = detail::pad_channels(x, cp.n * cp.h * cp.w, p.c, p.c_padded,
+                                  static_cast<uint8_t>(x_zero_point));
+    input = padded.data();
+  }
+  const std::vector<uint8_t> zero_row(static_cast<size_t>(p.c_padded),
+                                      static_cast<uint8_t>(x_zero_point));
+  const int64_t rows = cp.n * cp.p * cp.q;
+  const int64_t tiles = (rows + mr - 1) / mr;
+  const int64_t blocks = static_cast<int64_t>(p.block_vectors.size());
+  // Enough tasks to balance the threads, each a block and a stretch of tiles.
+  const int64_t threads = threads_available();
+  const int64_t stretches =
+      std::min(tiles, std::max<int64_t>(1, (4 * threads + blocks - 1) / blocks));
+  const Conv2dAttrs& a = cp.attrs;
+  const bool pointwise = cp.r == 1 && cp.s == 1 && a.stride_h == 1 && a.stride_w == 1 &&
+                         a.pad_top == 0 && a.pad_left == 0;
+  parallel_for(0, blocks * stretches, [&](int64_t task) {
+    const int64_t b = task % blocks, stretch = task / blocks;
+    const int vectors = p.block_vectors[static_cast<size_t>(b)];
+    const int64_t n0 = b * g.block_channels();
+    const int64_t n_count = std::min(g.block_channels(), p.k - n0);
+    std::vector<const uint8_t*> row_ptrs(static_cast<size_t>(p.taps * mr));
+    QTileArgs args{row_ptrs.data(),
+                   p.taps,
+                   p.steps,
+                   p.data.get() + p.block_offset[static_cast<size_t>(b)],
+                   0,
+                   0,
+                   n0,
+                   n_count,
+                   &out};
+    const detail::QTileFn tile = detail::qgemm_tile_for(p.isa, vectors);
+    for (int64_t t = tiles * stretch / stretches; t < tiles * (stretch + 1) / stretches; ++t) {
+      args.m0 = t * mr;
+      args.m_count = std::min(mr, rows - args.m0);
+      for (int64_t i = 0; i < mr; ++i) {
+        // Rows past the last repeat it; their sums are computed and dropped.
+        const int64_t m = std::min(args.m0 + i, rows - 1);
+        if (pointwise) {
+          row_ptrs[static_cast<size_t>(i)] = input + m * p.c_padded;
+          continue;
+        }
+        const int64_t image = m / (cp.p * cp.q), op = m / cp.q % cp.p, oq = m % cp.q;
+        for (int64_t r = 0; r < cp.r; ++r) {
+          const int64_t ih = op * a.stride_h - a.pad_top + r * a.dilation_h;
+          for (int64_t s = 0; s < cp.s; ++s) {
+            const int64_t iw = oq * a.stride_w - a.pad_left + s * a.dilation_w;
+            const bool inside = ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w;
+            row_ptrs[static_cast<size_t>((r * cp.s + s) * mr + i)] =
+                inside ? input + ((image * cp.h + ih) * cp.w + iw) * p.c_padded : zero_row.data();
+          }
+        }
+      }
+      if (tile != nullptr) {
+        tile(args);
+      } else if (mr == 4) {
+        qgemm_tile_generic<4>(args, static_cast<int64_t>(vectors) * g.lanes);
+      }
+    }
+  });
+}
+
+}  // namespace fovea::cpu
