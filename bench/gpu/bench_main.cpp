@@ -1,5 +1,6 @@
-// The GPU bench driver: registers the conv-vs-cuDNN and linear-vs-cuBLAS cases, runs them, and
-// prints a short summary table. Without a device it says so and exits 0, like the CUDA tests.
+// The GPU bench driver: registers the conv-vs-cuDNN (FP16 and INT8) and linear-vs-cuBLAS cases,
+// runs them, and prints a short summary table. Without a device it says so and exits 0, like the
+// CUDA tests.
 //
 // Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (timed runs per case,
 // default 20), FOVEA_BENCH_SHAPES (directory of *_layers.txt, default the source tree's).
@@ -18,6 +19,7 @@
 namespace fovea::bench {
 
 void register_conv_benchmarks(const std::string& shapes_dir, int64_t batch, int iterations);
+void register_qconv_benchmarks(const std::string& shapes_dir, int64_t batch, int iterations);
 void register_linear_benchmarks(int64_t batch, int iterations);
 
 std::vector<SummaryRow>& summary_rows() {
@@ -25,7 +27,8 @@ std::vector<SummaryRow>& summary_rows() {
   return rows;
 }
 
-// One line per case, then the geometric mean of the speed ratio per model.
+// One line per case, then the geometric mean of the speed ratio per model. A row the provider
+// could not run (theirs_s == 0: no cuDNN INT8 config for the shape) shows our time alone.
 void print_summary(const char* provider_column) {
   std::printf("\n%-48s %-56s %9s %9s %7s %7s %6s\n", "layer", "our kernel", "ours_us",
               provider_column, "TFLOP/s", "GB/s", "ratio");
@@ -35,6 +38,11 @@ void print_summary(const char* provider_column) {
     if (!r.mismatch.empty()) {
       std::printf("%-48s FAILED: %s\n", r.name.c_str(), r.mismatch.c_str());
       ++mismatches;
+      continue;
+    }
+    if (r.theirs_s <= 0) {
+      std::printf("%-48s %-56s %9.1f %9s %7.1f %7.0f %6s\n", r.name.c_str(), r.kernel.c_str(),
+                  r.ours_s * 1e6, "-", r.flops / r.ours_s * 1e-12, r.bytes / r.ours_s * 1e-9, "-");
       continue;
     }
     const double ratio = r.theirs_s / r.ours_s;
@@ -78,8 +86,9 @@ int main(int argc, char** argv) {
   const int64_t batch = std::max<int64_t>(1, env_int("FOVEA_BENCH_BATCH", 32));
   const int iterations =
       static_cast<int>(std::max<int64_t>(1, env_int("FOVEA_BENCH_ITERATIONS", 20)));
-  fovea::bench::register_conv_benchmarks(shapes != nullptr ? shapes : FOVEA_BENCH_SHAPES_DIR, batch,
-                                         iterations);
+  const char* shapes_dir = shapes != nullptr ? shapes : FOVEA_BENCH_SHAPES_DIR;
+  fovea::bench::register_conv_benchmarks(shapes_dir, batch, iterations);
+  fovea::bench::register_qconv_benchmarks(shapes_dir, batch, iterations);
   fovea::bench::register_linear_benchmarks(batch, iterations);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

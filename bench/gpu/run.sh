@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CUDA backend (Release, sm_90 SASS + PTX), runs the CUDA tests, times our kernels
-# against cuDNN and cuBLAS on every ResNet-50 / MobileNetV2 / EfficientNet-B0 conv shape, then
-# whole-model ResNet-50 FP16 throughput at batch 1, 32 and 256, and prints short tables. Sized
-# for under 8 minutes on one H200.
+# against cuDNN and cuBLAS on every ResNet-50 / MobileNetV2 / EfficientNet-B0 conv shape (FP16)
+# and ResNet-50's distinct conv shapes (INT8), then whole-model ResNet-50 FP16 throughput at
+# batch 1, 32 and 256, and prints short tables. Sized for under 8 minutes on one H200.
 #
 # Usage: bench/gpu/run.sh [build-dir]     (default: build-gpu-bench in the repository)
 # Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (default 20),
@@ -27,7 +27,7 @@ fi
 echo "== CUDA tests"
 (cd "$build" && ctest -L cuda -j 4 --output-on-failure --timeout 300)
 
-echo "== ours vs cuDNN / cuBLAS (FP16, NHWC, batch ${FOVEA_BENCH_BATCH:-32})"
+echo "== ours vs cuDNN / cuBLAS (FP16 and ResNet-50 INT8, NHWC, batch ${FOVEA_BENCH_BATCH:-32})"
 # Google Benchmark's own report goes to a log; the summary table (from the "layer" header on)
 # is what we print.
 status=0
