@@ -140,19 +140,38 @@ void write_sensitivity_csv(const std::string& path,
   FOVEA_CHECK(out.good(), path, ": write failed");
 }
 
+// The weights file's preprocessing recipe (torchvision's ImageNet one if it has none), with
+// --resize and --crop applied. A recipe asking for an interpolation the image pipeline lacks
+// (torchvision's EfficientNets say bicubic) calibrates with bilinear resizing instead: the
+// activation ranges hardly depend on it, and the file keeps the recipe it asked for.
+fovea::Preprocessing calibration_recipe(const std::map<std::string, std::string>& metadata,
+                                        const Args& args) {
+  fovea::Preprocessing recipe;
+  const auto it = metadata.find("preprocessing");
+  if (it != metadata.end()) {
+    fovea::json::Value doc = fovea::json::parse(it->second, args.weights + " preprocessing");
+    const fovea::json::Value* interpolation = doc.is_object() ? doc.find("interpolation") : nullptr;
+    if (interpolation != nullptr && interpolation->is_string() &&
+        interpolation->as_string() != "bilinear") {
+      std::cerr << "quantize: " << args.weights << " asks for " << interpolation->as_string()
+                << " resizing; calibrating with bilinear (the image pipeline's only one)\n";
+      doc.set("interpolation", "bilinear");
+    }
+    recipe = fovea::Preprocessing::from_json(fovea::json::dump(doc),
+                                             args.weights + " metadata 'preprocessing'");
+  }
+  if (args.resize >= 0) recipe.resize = args.resize;
+  if (args.crop >= 0) recipe.crop = args.crop;
+  return recipe;
+}
+
 int run(const Args& args) {
   if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
   fovea::LoadedModel loaded = fovea::load_model(args.weights, args.model);
   FOVEA_CHECK(loaded.architecture != quant::kInt8Architecture, args.weights,
               " is already an INT8 model");
   fovea::prepare_for_inference(*loaded.model);  // folds the batch norms
-  fovea::Preprocessing recipe;
-  const auto recipe_it = loaded.metadata.find("preprocessing");
-  if (recipe_it != loaded.metadata.end())
-    recipe = fovea::Preprocessing::from_json(recipe_it->second,
-                                             args.weights + " metadata 'preprocessing'");
-  if (args.resize >= 0) recipe.resize = args.resize;
-  if (args.crop >= 0) recipe.crop = args.crop;
+  const fovea::Preprocessing recipe = calibration_recipe(loaded.metadata, args);
 
   const std::vector<std::string> files = calibration_files(args.calib, args.calib_images);
   std::vector<fovea::Tensor<float>> images;
@@ -237,8 +256,9 @@ int run(const Args& args) {
 
   std::printf("calibrated on %zu photos (%lld unreadable) with %s\n", images.size(),
               static_cast<long long>(unreadable), args.method.c_str());
-  std::printf("%d of %zu ops in INT8; FP32: %s\n", model.int8_ops(), model.nodes().size() - 1,
-              fp32_ops.empty() ? "none" : metadata["int8_fp32_ops"].c_str());
+  std::printf("%d of %zu ops in INT8", model.int8_ops(), model.nodes().size() - 1);
+  if (!fp32_ops.empty()) std::printf(", %zu kept in FP32 (listed in the file)", fp32_ops.size());
+  std::printf("\n");
   std::printf(
       "against FP32 on %zu calibration photos: logit SQNR %.1f dB, top-1 agreement %.1f %%\n",
       subset.size(), agreement.sqnr_db, agreement.top1_agreement);

@@ -174,6 +174,19 @@ TEST_SUITE("quant") {
     }
   }
 
+  // Half of a ReLU's outputs are exactly 0; counted like the other values, their spike made the
+  // divergence prefer ranges with one bin per level, which clipped at 1.7 standard deviations.
+  TEST_CASE("observers: entropy keeps the tail of a ReLU output") {
+    Tensor<float> x(Shape{1000000});
+    Rng rng(1);
+    for (float& v : x)
+      v = std::max(0.0f, static_cast<float>(rng.normal()));
+    quant::Observer o;
+    o.observe_range(x);
+    o.observe_histogram(x);
+    CHECK(o.range(quant::CalibrationMethod::entropy).hi > 3.5);
+  }
+
   TEST_CASE("observers: MSE trades clipping for resolution and keeps a uniform range") {
     // Laplace(1): a tail of many moderate values, whose rounding error outweighs clipping.
     Tensor<float> x(Shape{200000});

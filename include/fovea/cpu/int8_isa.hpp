@@ -51,7 +51,14 @@ inline const char* int8_isa_name(Int8Isa isa) {
   return "?";
 }
 
-namespace detail {
+// An ISA by its name ("generic", "avx2", "avx512vnni"); throws naming the choices.
+inline Int8Isa parse_int8_isa(const std::string& name) {
+  for (Int8Isa isa : {Int8Isa::generic, Int8Isa::avx2, Int8Isa::avx512vnni})
+    if (name == int8_isa_name(isa)) return isa;
+  fail("INT8 ISA must be generic, avx2 or avx512vnni, got '", name, "'");
+}
+
+namespace int8_isa_detail {
 
 inline Int8Isa detect_int8_isa() {
 #if FOVEA_INT8_SIMD
@@ -65,12 +72,6 @@ inline Int8Isa detect_int8_isa() {
   return Int8Isa::generic;
 }
 
-inline Int8Isa parse_int8_isa(const std::string& name) {
-  for (Int8Isa isa : {Int8Isa::generic, Int8Isa::avx2, Int8Isa::avx512vnni})
-    if (name == int8_isa_name(isa)) return isa;
-  fail("INT8 ISA must be generic, avx2 or avx512vnni, got '", name, "'");
-}
-
 inline Int8Isa limit_from_environment() {
   const char* v = std::getenv("FOVEA_INT8_ISA");
   return v != nullptr && *v != '\0' ? parse_int8_isa(v) : Int8Isa::avx512vnni;
@@ -81,20 +82,20 @@ inline Int8Isa& int8_isa_limit_slot() {
   return limit;
 }
 
-}  // namespace detail
+}  // namespace int8_isa_detail
 
 // The best ISA this CPU has for the INT8 kernels.
 inline Int8Isa int8_isa_supported() {
-  static const Int8Isa isa = detail::detect_int8_isa();
+  static const Int8Isa isa = int8_isa_detail::detect_int8_isa();
   return isa;
 }
 
 // Caps the ISA the INT8 kernels use (for tests and comparisons); the default allows all.
 inline void set_int8_isa_limit(Int8Isa limit) {
-  detail::int8_isa_limit_slot() = limit;
+  int8_isa_detail::int8_isa_limit_slot() = limit;
 }
 inline Int8Isa int8_isa_limit() {
-  return detail::int8_isa_limit_slot();
+  return int8_isa_detail::int8_isa_limit_slot();
 }
 
 // Whether kernels written for `isa` may run: the CPU has it and the limit allows it.

@@ -16,7 +16,7 @@
 #include "fovea/ops/conv2d/params.hpp"
 #include "fovea/quant/qconv_layer.hpp"
 
-namespace fovea::cpu {
+namespace fovea::cpu::int8 {
 
 // Weights widened to int32, [tap][k_padded] with k_padded a multiple of 16, and the layer's
 // requantization values.
@@ -25,7 +25,20 @@ struct QDepthwisePacked {
   int64_t k = 0, k_padded = 0, taps = 0;
   std::vector<int32_t> weights;
   quant::QConvRequant requant;
+  // avx512vnni only: the taps in quads (vpdpbusd sums 4 taps of a channel), for blocks of 64
+  // channels in the order the byte shuffles leave them (quad_channel), with the per-channel
+  // requantization values in the same order.
+  int64_t quads = 0;
+  std::vector<int8_t> quad_weights;  // [block][quad][j][64]
+  std::vector<int32_t> quad_bias;    // [block][j][16]
+  std::vector<float> quad_multiplier;
 };
+
+// The channel of a 64-channel block that lane slot (128-bit lane L, dword i) of the j-th
+// accumulator holds after unpacking 4 taps' bytes (qdepthwise_pixel_quads): 16L + 4j + i.
+inline int64_t quad_channel(int64_t j, int64_t lane_slot) {
+  return 16 * (lane_slot / 4) + 4 * j + lane_slot % 4;
+}
 
 inline std::shared_ptr<QDepthwisePacked> pack_qdepthwise(const quant::QConvLayer& layer,
                                                          Int8Isa isa) {
@@ -40,6 +53,26 @@ inline std::shared_ptr<QDepthwisePacked> pack_qdepthwise(const quant::QConvLayer
     for (int64_t t = 0; t < p->taps; ++t)
       p->weights[static_cast<size_t>(t * p->k_padded + k)] = w.data()[k * p->taps + t];
   p->requant = quant::derive_requant(layer);
+  if (isa == Int8Isa::avx512vnni) {
+    p->quads = (p->taps + 3) / 4;
+    const int64_t blocks = (p->k + 63) / 64;
+    p->quad_weights.assign(static_cast<size_t>(blocks * p->quads * 4 * 64), 0);
+    p->quad_bias.assign(static_cast<size_t>(blocks * 4 * 16), 0);
+    p->quad_multiplier.assign(static_cast<size_t>(blocks * 4 * 16), 0.0f);
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t slot = 0; slot < 16; ++slot) {
+          const int64_t k = b * 64 + quad_channel(j, slot);
+          if (k >= p->k) continue;
+          const size_t at = static_cast<size_t>((b * 4 + j) * 16 + slot);
+          p->quad_bias[at] = p->requant.bias[static_cast<size_t>(k)];
+          p->quad_multiplier[at] = p->requant.multiplier[static_cast<size_t>(k)];
+          for (int64_t q = 0; q < p->quads; ++q)
+            for (int64_t t = 4 * q; t < std::min(4 * q + 4, p->taps); ++t)
+              p->quad_weights[static_cast<size_t>(((b * p->quads + q) * 4 + j) * 64 + slot * 4 +
+                                                  t % 4)] = w.data()[k * p->taps + t];
+        }
+  }
   return p;
 }
 
@@ -78,6 +111,65 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_avx512vnni(const uint8_t* c
   }
 }
 
+// One output pixel, 64 channels at a time: each quad of taps' 64 bytes unpacked into four
+// vectors of (tap 0, 1, 2, 3) byte quads, one vpdpbusd each. Within every 128-bit lane the
+// unpacking leaves channel 16L + 4j + i in accumulator j's dword 4L + i (quad_channel), so the
+// weights and requantization values are stored in that order, and the output bytes are put
+// back in channel order by two rounds of unpacking before the store. taps[] holds quads · 4
+// pointers; those past the layer's taps meet zero weights. No residual, u8 output.
+FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_quads(const uint8_t* const* taps,
+                                                           const QDepthwisePacked& p,
+                                                           const QGemmOutput& o, int64_t row) {
+  const __m512 lo = _mm512_set1_ps(o.t_lo), hi = _mm512_set1_ps(o.t_hi);
+  const __m512i zp = _mm512_set1_epi32(o.zero_point);
+  uint8_t* out = o.out + row * o.row_stride;
+  for (int64_t c0 = 0, block = 0; c0 < p.k; c0 += 64, ++block) {
+    const int64_t valid = std::min<int64_t>(64, p.k - c0);
+    const __mmask64 mask = valid == 64 ? ~__mmask64{0} : (__mmask64{1} << valid) - 1;
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    const int8_t* w = p.quad_weights.data() + block * p.quads * 4 * 64;
+    for (int64_t q = 0; q < p.quads; ++q, w += 4 * 64) {
+      const uint8_t* const* t = taps + 4 * q;
+      const __m512i x0 = _mm512_maskz_loadu_epi8(mask, t[0] + c0);
+      const __m512i x1 = _mm512_maskz_loadu_epi8(mask, t[1] + c0);
+      const __m512i x2 = _mm512_maskz_loadu_epi8(mask, t[2] + c0);
+      const __m512i x3 = _mm512_maskz_loadu_epi8(mask, t[3] + c0);
+      const __m512i u01l = _mm512_unpacklo_epi8(x0, x1), u01h = _mm512_unpackhi_epi8(x0, x1);
+      const __m512i u23l = _mm512_unpacklo_epi8(x2, x3), u23h = _mm512_unpackhi_epi8(x2, x3);
+      acc[0] =
+          _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(u01l, u23l), _mm512_loadu_si512(w));
+      acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(u01l, u23l),
+                                   _mm512_loadu_si512(w + 64));
+      acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(u01h, u23h),
+                                   _mm512_loadu_si512(w + 128));
+      acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(u01h, u23h),
+                                   _mm512_loadu_si512(w + 192));
+    }
+    __m128i bytes[4];
+    for (int j = 0; j < 4; ++j) {
+      const int64_t at = (block * 4 + j) * 16;
+      const __m512i sum = _mm512_add_epi32(acc[j], _mm512_loadu_si512(p.quad_bias.data() + at));
+      __m512 t =
+          _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(p.quad_multiplier.data() + at));
+      t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+      bytes[j] = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(t), zp));
+    }
+    // bytes[j] holds, for lanes L = 0..3, channels 16L + 4j .. 16L + 4j + 3.
+    const __m128i t01l = _mm_unpacklo_epi32(bytes[0], bytes[1]);
+    const __m128i t23l = _mm_unpacklo_epi32(bytes[2], bytes[3]);
+    const __m128i t01h = _mm_unpackhi_epi32(bytes[0], bytes[1]);
+    const __m128i t23h = _mm_unpackhi_epi32(bytes[2], bytes[3]);
+    const __m128i channels[4] = {_mm_unpacklo_epi64(t01l, t23l), _mm_unpackhi_epi64(t01l, t23l),
+                                 _mm_unpacklo_epi64(t01h, t23h), _mm_unpackhi_epi64(t01h, t23h)};
+    for (int g = 0; g < 4 && 16 * g < valid; ++g) {
+      const int64_t n = std::min<int64_t>(16, valid - 16 * g);
+      const __mmask16 m16 = n == 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << n) - 1);
+      _mm_mask_storeu_epi8(out + c0 + 16 * g, m16, channels[g]);
+    }
+  }
+}
+
 FOVEA_TARGET_AVX2 inline void qdepthwise_pixel_avx2(const uint8_t* const* taps,
                                                     const QDepthwisePacked& p, const QGemmOutput& o,
                                                     int64_t row) {
@@ -113,8 +205,10 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
   const std::vector<uint8_t> zero_row(static_cast<size_t>(p.k_padded),
                                       static_cast<uint8_t>(x_zero_point));
   const Conv2dAttrs& a = cp.attrs;
+  // The quad kernel takes u8 outputs without a residual; the rest take the plain form.
+  const bool quads = p.quads > 0 && out.residual == nullptr && out.out_float == nullptr;
   parallel_for_parts(0, cp.n * cp.p, [&](int64_t begin, int64_t end) {
-    std::vector<const uint8_t*> taps(static_cast<size_t>(p.taps));
+    std::vector<const uint8_t*> taps(static_cast<size_t>(std::max(p.taps, 4 * p.quads)));
     for (int64_t image_row = begin; image_row < end; ++image_row) {
       const int64_t image = image_row / cp.p, op = image_row % cp.p;
       for (int64_t oq = 0; oq < cp.q; ++oq) {
@@ -129,6 +223,12 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
         }
         const int64_t row = image_row * cp.q + oq;
 #if FOVEA_INT8_SIMD
+        if (quads) {
+          for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
+            taps[t] = taps[0];  // met by zero weights
+          detail::qdepthwise_pixel_quads(taps.data(), p, out, row);
+          continue;
+        }
         if (p.isa == Int8Isa::avx512vnni) {
           detail::qdepthwise_pixel_avx512vnni(taps.data(), p, out, row);
           continue;
@@ -144,4 +244,4 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
   });
 }
 
-}  // namespace fovea::cpu
+}  // namespace fovea::cpu::int8

@@ -13,7 +13,7 @@
 #include "fovea/cpu/qconv_gemm_nhwc.hpp"
 #include "fovea/quant/qconv_layer.hpp"
 
-namespace fovea::cpu {
+namespace fovea::cpu::int8 {
 
 struct QConvProblem {
   Conv2dParams params;
@@ -98,4 +98,4 @@ inline const std::vector<QConvKernel>& qconv2d_kernels() {
   return table;
 }
 
-}  // namespace fovea::cpu
+}  // namespace fovea::cpu::int8

@@ -7,14 +7,16 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "fovea/core/tensor.hpp"
+#include "fovea/cpu/int8_isa.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/pool2d/params.hpp"
 #include "fovea/quant/qtensor.hpp"
 
-namespace fovea::cpu {
+namespace fovea::cpu::int8 {
 
 // Contiguous stretches of [0, count) for the threads, at least `grain` elements each.
 inline void parallel_stretches(int64_t count, int64_t grain,
@@ -42,25 +44,79 @@ inline void qadd_run(const quant::QTensor& a, const quant::QTensor& b, quant::QT
   });
 }
 
-// Max pooling, one output row of every image per task; channels innermost.
+namespace detail {
+
+// out[i] = the largest rows[r][i] over r < count, for i < c.
+inline void max_of_rows_generic(const uint8_t* const* rows, int count, int64_t c, uint8_t* out) {
+  for (int64_t i = 0; i < c; ++i) {
+    uint8_t m = rows[0][i];
+    for (int r = 1; r < count; ++r)
+      m = std::max(m, rows[r][i]);
+    out[i] = m;
+  }
+}
+
+#if FOVEA_INT8_SIMD
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+FOVEA_TARGET_AVX512VNNI inline void max_of_rows_avx512(const uint8_t* const* rows, int count,
+                                                       int64_t c, uint8_t* out) {
+  for (int64_t i = 0; i < c; i += 64) {
+    const __mmask64 mask = c - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (c - i)) - 1;
+    __m512i m = _mm512_maskz_loadu_epi8(mask, rows[0] + i);
+    for (int r = 1; r < count; ++r)
+      m = _mm512_max_epu8(m, _mm512_maskz_loadu_epi8(mask, rows[r] + i));
+    _mm512_mask_storeu_epi8(out + i, mask, m);
+  }
+}
+
+FOVEA_TARGET_AVX2 inline void max_of_rows_avx2(const uint8_t* const* rows, int count, int64_t c,
+                                               uint8_t* out) {
+  int64_t i = 0;
+  for (; i + 32 <= c; i += 32) {
+    __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[0] + i));
+    for (int r = 1; r < count; ++r)
+      m = _mm256_max_epu8(m, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[r] + i)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), m);
+  }
+  const uint8_t* tails[64];
+  for (int r = 0; r < count; ++r)
+    tails[r] = rows[r] + i;
+  max_of_rows_generic(tails, count, c - i, out + i);
+}
+#pragma GCC diagnostic pop
+#endif
+
+inline void max_of_rows(const uint8_t* const* rows, int count, int64_t c, uint8_t* out) {
+#if FOVEA_INT8_SIMD
+  if (int8_isa_usable(Int8Isa::avx512vnni)) return max_of_rows_avx512(rows, count, c, out);
+  if (int8_isa_usable(Int8Isa::avx2)) return max_of_rows_avx2(rows, count, c, out);
+#endif
+  max_of_rows_generic(rows, count, c, out);
+}
+
+}  // namespace detail
+
+// Max pooling, one output row of every image per task; each output pixel the channel-wise
+// maximum of its window's pixels (at most 64 of them).
 inline void qmax_pool_nhwc_run(const quant::QTensor& x, const Pool2dParams& pp, quant::QTensor& y) {
   const Pool2dAttrs& a = pp.attrs;
+  FOVEA_CHECK(a.kernel_h * a.kernel_w <= 64, "INT8 max_pool2d: a ", a.kernel_h, "x", a.kernel_w,
+              " window is larger than the kernel's 64 pixels");
   const int64_t c = pp.c;
   parallel_for(0, pp.n * pp.p, [&](int64_t image_row) {
+    const uint8_t* window[64];
     const int64_t n = image_row / pp.p, op = image_row % pp.p;
     const int64_t h0 = std::max<int64_t>(op * a.stride_h - a.pad_top, 0);
     const int64_t h1 = std::min(op * a.stride_h - a.pad_top + a.kernel_h, pp.h);
     for (int64_t oq = 0; oq < pp.q; ++oq) {
       const int64_t w0 = std::max<int64_t>(oq * a.stride_w - a.pad_left, 0);
       const int64_t w1 = std::min(oq * a.stride_w - a.pad_left + a.kernel_w, pp.w);
-      uint8_t* out = y.q.data() + ((n * pp.p + op) * pp.q + oq) * c;
-      std::fill(out, out + c, uint8_t{0});
+      int count = 0;
       for (int64_t ih = h0; ih < h1; ++ih)
-        for (int64_t iw = w0; iw < w1; ++iw) {
-          const uint8_t* in = x.q.data() + ((n * pp.h + ih) * pp.w + iw) * c;
-          for (int64_t i = 0; i < c; ++i)
-            out[i] = std::max(out[i], in[i]);
-        }
+        for (int64_t iw = w0; iw < w1; ++iw)
+          window[count++] = x.q.data() + ((n * pp.h + ih) * pp.w + iw) * c;
+      detail::max_of_rows(window, count, c, y.q.data() + ((n * pp.p + op) * pp.q + oq) * c);
     }
   });
 }
@@ -132,16 +188,65 @@ inline void qchannel_scale_nhwc_run(const quant::QTensor& x, const float* gates,
   });
 }
 
-// Float (N, C, H, W) in either layout → u8 NHWC.
+namespace detail {
+
+// out[i] = quantize_value(x[i], p) for i < n, as scheme.hpp defines it.
+inline void quantize_row_generic(const float* x, int64_t n, const quant::QuantParams& p,
+                                 uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = quant::quantize_value(x[i], p);
+}
+
+#if FOVEA_INT8_SIMD
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+// The same steps: an IEEE division, max with lo first (so a NaN gives lo, as the scalar form),
+// min with hi, round half to even (cvtps2dq), plus the zero point.
+FOVEA_TARGET_AVX512VNNI inline void quantize_row_avx512(const float* x, int64_t n,
+                                                        const quant::QuantParams& p, uint8_t* out) {
+  const __m512 scale = _mm512_set1_ps(p.scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(quant::kActivationMin - p.zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(quant::kActivationMax - p.zero_point));
+  const __m512i zp = _mm512_set1_epi32(p.zero_point);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask =
+        n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 t = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, x + i), scale);
+    t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, mask, _mm512_add_epi32(_mm512_cvtps_epi32(t), zp));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+inline void quantize_row(const float* x, int64_t n, const quant::QuantParams& p, uint8_t* out) {
+#if FOVEA_INT8_SIMD
+  if (int8_isa_usable(Int8Isa::avx512vnni)) return quantize_row_avx512(x, n, p, out);
+#endif
+  quantize_row_generic(x, n, p, out);
+}
+
+}  // namespace detail
+
+// Float (N, C, H, W) in either layout → u8 NHWC. An NCHW input is quantized a channel row at a
+// time, then its channels interleaved.
 inline void quantize_nhwc_run(const Tensor<float>& x, quant::QTensor& y) {
   const int64_t c = x.dim(1), h = x.dim(2), w = x.dim(3);
+  const bool nhwc = x.layout() == Layout::nhwc;
   parallel_for(0, x.dim(0) * h, [&](int64_t image_row) {
     const int64_t n = image_row / h, ih = image_row % h;
     uint8_t* out = y.q.data() + image_row * w * c;
-    for (int64_t iw = 0; iw < w; ++iw)
-      for (int64_t ic = 0; ic < c; ++ic)
-        out[iw * c + ic] = quant::quantize_value(x(n, ic, ih, iw), y.params);
+    if (nhwc) {
+      detail::quantize_row(x.data() + image_row * w * c, w * c, y.params, out);
+      return;
+    }
+    std::vector<uint8_t> channel(static_cast<size_t>(w));
+    for (int64_t ic = 0; ic < c; ++ic) {
+      detail::quantize_row(x.data() + ((n * c + ic) * h + ih) * w, w, y.params, channel.data());
+      for (int64_t iw = 0; iw < w; ++iw)
+        out[iw * c + ic] = channel[static_cast<size_t>(iw)];
+    }
   });
 }
 
-}  // namespace fovea::cpu
+}  // namespace fovea::cpu::int8

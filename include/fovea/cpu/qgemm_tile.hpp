@@ -22,7 +22,7 @@
 #include "fovea/cpu/int8_isa.hpp"
 #include "fovea/quant/scheme.hpp"
 
-namespace fovea::cpu {
+namespace fovea::cpu::int8 {
 
 // What a tile writes and how: the requantization of quant/scheme.hpp, with every per-channel
 // value already derived on the host (arrays padded to whole blocks, so vector loads past the
@@ -266,4 +266,4 @@ FOVEA_TARGET_AVX2 void qgemm_tile_avx2(const QTileArgs& a) {
 #pragma GCC diagnostic pop
 #endif  // FOVEA_INT8_SIMD
 
-}  // namespace fovea::cpu
+}  // namespace fovea::cpu::int8

@@ -77,6 +77,7 @@ class Observer {
       const double bin = width > 0 ? (v - min_) / width : 0.0;
       const int i = std::clamp(static_cast<int>(bin), 0, kHistogramBins - 1);
       counts_[static_cast<size_t>(i)] += 1;
+      if (v == 0.0f) zeros_ += 1;
     }
   }
 
@@ -94,6 +95,10 @@ class Observer {
 
  private:
   double bin_width() const { return (max_ - min_) / kHistogramBins; }
+  int zero_bin() const {
+    const double width = bin_width();
+    return width > 0 ? std::clamp(static_cast<int>(-min_ / width), 0, kHistogramBins - 1) : 0;
+  }
   double bin_center(int i) const { return min_ + (i + 0.5) * bin_width(); }
 
   // mse and entropy: from [min, max], repeatedly move one end inward by kSearchStep bins, the
@@ -105,13 +110,13 @@ class Observer {
                          last == kHistogramBins - 1 ? max_ : min_ + (last + 1) * bin_width()};
       return method == CalibrationMethod::mse ? squared_error(r) : kl_divergence(r);
     };
-    const int zero_bin = std::clamp(static_cast<int>(-min_ / bin_width()), 0, kHistogramBins - 1);
+    const int zero = zero_bin();
     int first = 0, last = kHistogramBins - 1;
     int best_first = first, best_last = last;
     double best = cost(first, last);
     while (last - first + 1 > kHistogramBins * kMinKeep) {
-      const bool can_lower = min_ < 0 && first + kSearchStep <= zero_bin;
-      const bool can_raise = max_ > 0 && last - kSearchStep >= zero_bin;
+      const bool can_lower = min_ < 0 && first + kSearchStep <= zero;
+      const bool can_raise = max_ > 0 && last - kSearchStep >= zero;
       if (!can_lower && !can_raise) break;
       const double lower =
           can_lower ? cost(first + kSearchStep, last) : std::numeric_limits<double>::infinity();
@@ -172,12 +177,17 @@ class Observer {
     const int last = std::clamp(static_cast<int>(std::ceil((r.hi - min_) / width)) - 1, first,
                                 kHistogramBins - 1);
     const int bins = last - first + 1;
-    const std::vector<double> inside(counts_.begin() + first, counts_.begin() + last + 1);
+    // Exact zeros (half a ReLU's output) quantize without error to any range, which holds
+    // zero exactly; left in, their spike in one bin made the divergence favour ranges so
+    // narrow that each level had one bin, clipping ReLU outputs at 1.7 standard deviations.
+    std::vector<double> counts = counts_;
+    counts[static_cast<size_t>(zero_bin())] -= zeros_;
+    const std::vector<double> inside(counts.begin() + first, counts.begin() + last + 1);
     std::vector<double> p = inside;
     for (int i = 0; i < first; ++i)
-      p.front() += counts_[static_cast<size_t>(i)];
+      p.front() += counts[static_cast<size_t>(i)];
     for (int i = last + 1; i < kHistogramBins; ++i)
-      p.back() += counts_[static_cast<size_t>(i)];
+      p.back() += counts[static_cast<size_t>(i)];
     constexpr int kLevels = kActivationMax - kActivationMin + 1;
     std::vector<double> q(p.size(), 0.0);
     for (int level = 0; level < kLevels; ++level) {
@@ -214,6 +224,7 @@ class Observer {
   double max_ = -std::numeric_limits<double>::infinity();
   bool seen_ = false;
   std::vector<double> counts_;
+  double zeros_ = 0;  // values exactly 0, also counted in counts_
 };
 
 }  // namespace fovea::quant

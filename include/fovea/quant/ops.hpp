@@ -42,14 +42,14 @@ inline void check_conv_call(const QTensor& x, const QConvLayer& layer, const QTe
 }
 
 // Runs the chosen kernel into out_u8 or out_float (NHWC rows of K channels).
-inline void run_qconv_kernel(const cpu::QConvKernel& kernel, const QTensor& x,
+inline void run_qconv_kernel(const cpu::int8::QConvKernel& kernel, const QTensor& x,
                              const QConvLayer& layer, const QTensor* residual,
                              const Conv2dParams& cp, Conv2dPrepared* prepared, uint8_t* out_u8,
                              float* out_float) {
   std::shared_ptr<const void> packed;
   const auto make = [&] { return kernel.run.prepare(layer); };
   packed = prepared != nullptr ? prepared->get_or_make(kernel.name, make) : make();
-  cpu::QConvCall call{x.q.data(), cp, x.params.zero_point, packed.get(), {}};
+  cpu::int8::QConvCall call{x.q.data(), cp, x.params.zero_point, packed.get(), {}};
   call.out.out = out_u8;
   call.out.out_float = out_float;
   call.out.row_stride = cp.k;
@@ -57,10 +57,10 @@ inline void run_qconv_kernel(const cpu::QConvKernel& kernel, const QTensor& x,
   kernel.run.run(call);
 }
 
-inline const cpu::QConvKernel* choose_qconv_kernel(const Conv2dParams& cp,
-                                                   const QConvLayer& layer) {
-  const cpu::QConvProblem problem{cp, layer.depthwise()};
-  return choose_kernel(cpu::qconv2d_kernels(), problem);
+inline const cpu::int8::QConvKernel* choose_qconv_kernel(const Conv2dParams& cp,
+                                                         const QConvLayer& layer) {
+  const cpu::int8::QConvProblem problem{cp, layer.depthwise()};
+  return choose_kernel(cpu::int8::qconv2d_kernels(), problem);
 }
 
 }  // namespace detail
@@ -73,7 +73,7 @@ inline QTensor qconv2d(const QTensor& x, const QConvLayer& layer, const QTensor*
   FOVEA_CHECK(!layer.dequantize, "INT8 conv: this layer outputs float; call qconv2d_to_float");
   const Conv2dParams cp = Conv2dParams::make(x.shape(), layer.weights.weight.shape(), layer.attrs);
   detail::check_conv_call(x, layer, residual, cp);
-  const cpu::QConvKernel* kernel =
+  const cpu::int8::QConvKernel* kernel =
       detail::use_reference() ? nullptr : detail::choose_qconv_kernel(cp, layer);
   if (kernel == nullptr) {
     record_kernel("qconv2d", "qconv2d_reference");
@@ -92,7 +92,7 @@ inline Tensor<float> qconv2d_to_float(const QTensor& x, const QConvLayer& layer,
   FOVEA_CHECK(layer.dequantize, "INT8 conv: this layer outputs u8; call qconv2d");
   const Conv2dParams cp = Conv2dParams::make(x.shape(), layer.weights.weight.shape(), layer.attrs);
   detail::check_conv_call(x, layer, nullptr, cp);
-  const cpu::QConvKernel* kernel =
+  const cpu::int8::QConvKernel* kernel =
       detail::use_reference() ? nullptr : detail::choose_qconv_kernel(cp, layer);
   if (kernel == nullptr) {
     record_kernel("qconv2d", "qconv2d_reference");
@@ -110,7 +110,7 @@ inline QTensor qadd(const QTensor& a, const QTensor& b, ActivationKind act,
               "INT8 add: shapes or layouts differ, ", a.shape(), " and ", b.shape());
   if (detail::use_reference()) return qadd_reference(a, b, act, out);
   QTensor y{Tensor<uint8_t>::uninitialized(a.shape(), a.q.layout()), out};
-  cpu::qadd_run(a, b, y, clamp_bounds(act, out));
+  cpu::int8::qadd_run(a, b, y, clamp_bounds(act, out));
   return y;
 }
 
@@ -119,7 +119,7 @@ inline QTensor qmax_pool2d(const QTensor& x, const Pool2dAttrs& attrs) {
     return qmax_pool2d_reference(x, attrs);
   const Pool2dParams pp = Pool2dParams::make(x.shape(), attrs, "INT8 max_pool2d");
   QTensor y = make_qtensor(pp.output_shape(), x.params);
-  cpu::qmax_pool_nhwc_run(x, pp, y);
+  cpu::int8::qmax_pool_nhwc_run(x, pp, y);
   return y;
 }
 
@@ -130,7 +130,7 @@ inline QTensor qadaptive_avg_pool2d(const QTensor& x, int64_t out_h, int64_t out
   FOVEA_CHECK(x.q.rank() == 4 && x.dim(2) > 0 && x.dim(3) > 0 && out_h > 0 && out_w > 0,
               "INT8 adaptive_avg_pool2d: bad input ", x.shape(), " or output ", out_h, "x", out_w);
   QTensor y = make_qtensor(Shape{x.dim(0), x.dim(1), out_h, out_w}, out);
-  cpu::qadaptive_avg_pool_nhwc_run(x, y);
+  cpu::int8::qadaptive_avg_pool_nhwc_run(x, y);
   return y;
 }
 
@@ -138,7 +138,7 @@ inline QTensor qlookup(const QTensor& x, const std::array<uint8_t, 256>& table,
                        const QuantParams& out) {
   if (detail::use_reference()) return qlookup_reference(x, table, out);
   QTensor y{Tensor<uint8_t>::uninitialized(x.shape(), x.q.layout()), out};
-  cpu::qlookup_run(x, table, y);
+  cpu::int8::qlookup_run(x, table, y);
   return y;
 }
 
@@ -149,7 +149,7 @@ inline QTensor qchannel_scale(const QTensor& x, const Tensor<float>& gates,
   FOVEA_CHECK(x.q.rank() == 4 && gates.numel() == x.dim(0) * x.dim(1),
               "INT8 channel scale: ", gates.shape(), " gates for input ", x.shape());
   QTensor y = make_qtensor(x.shape(), out);
-  cpu::qchannel_scale_nhwc_run(x, gates.data(), y);
+  cpu::int8::qchannel_scale_nhwc_run(x, gates.data(), y);
   return y;
 }
 
@@ -157,7 +157,7 @@ inline QTensor qchannel_scale(const QTensor& x, const Tensor<float>& gates,
 inline QTensor quantize(const Tensor<float>& x, const QuantParams& params) {
   if (detail::use_reference() || x.rank() != 4) return quantize_reference(x, params);
   QTensor y = make_qtensor(x.shape(), params);
-  cpu::quantize_nhwc_run(x, y);
+  cpu::int8::quantize_nhwc_run(x, y);
   return y;
 }
 

@@ -110,9 +110,10 @@ class QuantizedModel : public nn::Module {
                 ") takes (N, C, H, W) input, got ", x.shape());
     std::vector<Value> values(nodes_.size());
     std::vector<int> readers = readers_;
-    values[0].f = x.layout() == Layout::nhwc ? x : cpu::to_channels_last(x);
+    // INT8 ops quantize the input from either layout; FP32 ops get it in NHWC (as_float).
+    values[0].f = x;
     values[0].has_f = true;
-    if (observe != nullptr) (*observe)(0, values[0].f);
+    if (observe != nullptr) (*observe)(0, as_float(values[0]));
     for (size_t i = 1; i < nodes_.size(); ++i) {
       const QNode& node = nodes_[i];
       try {
@@ -130,11 +131,13 @@ class QuantizedModel : public nn::Module {
     return logits.layout() == Layout::nhwc ? logits.to_layout(Layout::nchw) : logits;
   }
 
+  // The value in float, NHWC at rank 4 (the FP32 ops' layout).
   static Tensor<float> as_float(Value& v) {
     if (!v.has_f) {
       v.f = dequantize(v.q);
       v.has_f = true;
     }
+    if (v.f.rank() == 4 && v.f.layout() == Layout::nchw) v.f = cpu::to_channels_last(v.f);
     return v.f;
   }
   static QTensor as_int8(Value& v, const QuantParams& params) {
