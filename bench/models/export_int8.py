@@ -465,7 +465,9 @@ def main():
                         help="a torchvision architecture fovea runs: resnet50, mobilenet_v2, …")
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--batches", default="1,8", help="comma-separated fixed ONNX batch sizes")
-    parser.add_argument("--calib", default="/work/shared/data/imagenet/samples",
+    parser.add_argument("--calib",
+                        default=os.path.join(HERE, "..", "..", "..", "shared", "data", "imagenet",
+                                             "samples"),
                         help="calibration photos (never the evaluation set)")
     parser.add_argument("--calib-images", type=int, default=64)
     parser.add_argument("--observer", choices=["percentile", "histogram", "minmax"],
