@@ -111,61 +111,69 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_avx512vnni(const uint8_t* c
   }
 }
 
-// One output pixel, 64 channels at a time: each quad of taps' 64 bytes unpacked into four
-// vectors of (tap 0, 1, 2, 3) byte quads, one vpdpbusd each. Within every 128-bit lane the
-// unpacking leaves channel 16L + 4j + i in accumulator j's dword 4L + i (quad_channel), so the
-// weights and requantization values are stored in that order, and the output bytes are put
-// back in channel order by two rounds of unpacking before the store. taps[] holds quads · 4
-// pointers; those past the layer's taps meet zero weights. No residual, u8 output.
-FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_quads(const uint8_t* const* taps,
-                                                           const QDepthwisePacked& p,
-                                                           const QGemmOutput& o, int64_t row) {
+// `count` output pixels of one row, 64 channels at a time: each quad of taps' 64 bytes unpacked
+// into four vectors of (tap 0, 1, 2, 3) byte quads, one vpdpbusd each. Within every 128-bit
+// lane the unpacking leaves channel 16L + 4j + i in accumulator j's dword 4L + i
+// (quad_channel), so the weights and requantization values are stored in that order, and packing
+// the four accumulators' bytes in order puts them back in channel order.
+// taps[] holds quads · 4 pointers for the first pixel (those past the layer's taps meet zero
+// weights); pixel i reads them plus i · step. u8 output, no residual.
+FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixels_quads(const uint8_t* const* taps,
+                                                            int64_t step, int64_t count,
+                                                            const QDepthwisePacked& p,
+                                                            const QGemmOutput& o, int64_t row) {
   const __m512 lo = _mm512_set1_ps(o.t_lo), hi = _mm512_set1_ps(o.t_hi);
   const __m512i zp = _mm512_set1_epi32(o.zero_point);
-  uint8_t* out = o.out + row * o.row_stride;
   for (int64_t c0 = 0, block = 0; c0 < p.k; c0 += 64, ++block) {
     const int64_t valid = std::min<int64_t>(64, p.k - c0);
     const __mmask64 mask = valid == 64 ? ~__mmask64{0} : (__mmask64{1} << valid) - 1;
-    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                      _mm512_setzero_si512()};
-    const int8_t* w = p.quad_weights.data() + block * p.quads * 4 * 64;
-    for (int64_t q = 0; q < p.quads; ++q, w += 4 * 64) {
-      const uint8_t* const* t = taps + 4 * q;
-      const __m512i x0 = _mm512_maskz_loadu_epi8(mask, t[0] + c0);
-      const __m512i x1 = _mm512_maskz_loadu_epi8(mask, t[1] + c0);
-      const __m512i x2 = _mm512_maskz_loadu_epi8(mask, t[2] + c0);
-      const __m512i x3 = _mm512_maskz_loadu_epi8(mask, t[3] + c0);
-      const __m512i u01l = _mm512_unpacklo_epi8(x0, x1), u01h = _mm512_unpackhi_epi8(x0, x1);
-      const __m512i u23l = _mm512_unpacklo_epi8(x2, x3), u23h = _mm512_unpackhi_epi8(x2, x3);
-      acc[0] =
-          _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(u01l, u23l), _mm512_loadu_si512(w));
-      acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(u01l, u23l),
-                                   _mm512_loadu_si512(w + 64));
-      acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(u01h, u23h),
-                                   _mm512_loadu_si512(w + 128));
-      acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(u01h, u23h),
-                                   _mm512_loadu_si512(w + 192));
-    }
-    __m128i bytes[4];
-    for (int j = 0; j < 4; ++j) {
-      const int64_t at = (block * 4 + j) * 16;
-      const __m512i sum = _mm512_add_epi32(acc[j], _mm512_loadu_si512(p.quad_bias.data() + at));
-      __m512 t =
-          _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(p.quad_multiplier.data() + at));
-      t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
-      bytes[j] = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(t), zp));
-    }
-    // bytes[j] holds, for lanes L = 0..3, channels 16L + 4j .. 16L + 4j + 3.
-    const __m128i t01l = _mm_unpacklo_epi32(bytes[0], bytes[1]);
-    const __m128i t23l = _mm_unpacklo_epi32(bytes[2], bytes[3]);
-    const __m128i t01h = _mm_unpackhi_epi32(bytes[0], bytes[1]);
-    const __m128i t23h = _mm_unpackhi_epi32(bytes[2], bytes[3]);
-    const __m128i channels[4] = {_mm_unpacklo_epi64(t01l, t23l), _mm_unpackhi_epi64(t01l, t23l),
-                                 _mm_unpacklo_epi64(t01h, t23h), _mm_unpackhi_epi64(t01h, t23h)};
-    for (int g = 0; g < 4 && 16 * g < valid; ++g) {
-      const int64_t n = std::min<int64_t>(16, valid - 16 * g);
-      const __mmask16 m16 = n == 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << n) - 1);
-      _mm_mask_storeu_epi8(out + c0 + 16 * g, m16, channels[g]);
+    const int8_t* weights = p.quad_weights.data() + block * p.quads * 4 * 64;
+    const int32_t* bias = p.quad_bias.data() + block * 64;
+    const float* multiplier = p.quad_multiplier.data() + block * 64;
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t offset = i * step + c0;
+      __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                        _mm512_setzero_si512()};
+      const int8_t* w = weights;
+      for (int64_t q = 0; q < p.quads; ++q, w += 4 * 64) {
+        const uint8_t* const* t = taps + 4 * q;
+        __m512i x[4];
+        if (valid == 64) {
+          for (int k = 0; k < 4; ++k)
+            x[k] = _mm512_loadu_si512(t[k] + offset);
+        } else {
+          for (int k = 0; k < 4; ++k)
+            x[k] = _mm512_maskz_loadu_epi8(mask, t[k] + offset);
+        }
+        const __m512i u01l = _mm512_unpacklo_epi8(x[0], x[1]);
+        const __m512i u01h = _mm512_unpackhi_epi8(x[0], x[1]);
+        const __m512i u23l = _mm512_unpacklo_epi8(x[2], x[3]);
+        const __m512i u23h = _mm512_unpackhi_epi8(x[2], x[3]);
+        acc[0] =
+            _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(u01l, u23l), _mm512_loadu_si512(w));
+        acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(u01l, u23l),
+                                     _mm512_loadu_si512(w + 64));
+        acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(u01h, u23h),
+                                     _mm512_loadu_si512(w + 128));
+        acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(u01h, u23h),
+                                     _mm512_loadu_si512(w + 192));
+      }
+      __m512i q[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m512i sum = _mm512_add_epi32(acc[j], _mm512_loadu_si512(bias + 16 * j));
+        __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(multiplier + 16 * j));
+        t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+        q[j] = _mm512_add_epi32(_mm512_cvtps_epi32(t), zp);
+      }
+      // In lane L, q[j] holds channels 16L + 4j .. 16L + 4j + 3; packing the four in order
+      // (saturation is a no-op: they are in [0, 255]) leaves lane L holding 16L .. 16L + 15.
+      const __m512i channels =
+          _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+      uint8_t* out = o.out + (row + i) * o.row_stride + c0;
+      if (valid == 64)
+        _mm512_storeu_si512(out, channels);
+      else
+        _mm512_mask_storeu_epi8(out, mask, channels);
     }
   }
 }
@@ -207,39 +215,66 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
   const Conv2dAttrs& a = cp.attrs;
   // The quad kernel takes u8 outputs without a residual; the rest take the plain form.
   const bool quads = p.quads > 0 && out.residual == nullptr && out.out_float == nullptr;
+  // Output columns whose whole window lies inside the image: [q_first, q_last).
+  const int64_t q_first = std::min(cp.q, (a.pad_left + a.stride_w - 1) / a.stride_w);
+  const int64_t q_last = std::max(
+      q_first,
+      std::min(cp.q, (cp.w + a.pad_left - (cp.s - 1) * a.dilation_w - 1) / a.stride_w + 1));
+  const int64_t step = a.stride_w * cp.c;  // bytes from one output column's taps to the next
   parallel_for_parts(0, cp.n * cp.p, [&](int64_t begin, int64_t end) {
     std::vector<const uint8_t*> taps(static_cast<size_t>(std::max(p.taps, 4 * p.quads)));
-    for (int64_t image_row = begin; image_row < end; ++image_row) {
-      const int64_t image = image_row / cp.p, op = image_row % cp.p;
-      for (int64_t oq = 0; oq < cp.q; ++oq) {
-        for (int64_t r = 0; r < cp.r; ++r) {
-          const int64_t ih = op * a.stride_h - a.pad_top + r * a.dilation_h;
-          for (int64_t s = 0; s < cp.s; ++s) {
-            const int64_t iw = oq * a.stride_w - a.pad_left + s * a.dilation_w;
-            const bool inside = ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w;
-            taps[static_cast<size_t>(r * cp.s + s)] =
-                inside ? x + ((image * cp.h + ih) * cp.w + iw) * cp.c : zero_row.data();
-          }
+    // Points taps[] at output pixel (image, op, oq)'s window; `count` pixels from there on
+    // may step along the row when they are all inside.
+    const auto run = [&](int64_t image, int64_t op, int64_t oq, int64_t count) {
+      for (int64_t r = 0; r < cp.r; ++r) {
+        const int64_t ih = op * a.stride_h - a.pad_top + r * a.dilation_h;
+        for (int64_t s = 0; s < cp.s; ++s) {
+          const int64_t iw = oq * a.stride_w - a.pad_left + s * a.dilation_w;
+          const bool inside = ih >= 0 && ih < cp.h && iw >= 0 && iw < cp.w;
+          taps[static_cast<size_t>(r * cp.s + s)] =
+              inside ? x + ((image * cp.h + ih) * cp.w + iw) * cp.c : zero_row.data();
         }
-        const int64_t row = image_row * cp.q + oq;
+      }
+      const int64_t row = (image * cp.p + op) * cp.q + oq;
 #if FOVEA_INT8_SIMD
-        if (quads) {
-          for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
-            taps[t] = taps[0];  // met by zero weights
-          detail::qdepthwise_pixel_quads(taps.data(), p, out, row);
-          continue;
-        }
+      if (quads) {
+        for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
+          taps[t] = taps[0];  // met by zero weights
+        detail::qdepthwise_pixels_quads(taps.data(), step, count, p, out, row);
+        return;
+      }
+#endif
+      for (int64_t i = 0; i < count; ++i) {
+        if (i > 0)
+          for (const uint8_t*& t : taps)
+            t += step;
+#if FOVEA_INT8_SIMD
         if (p.isa == Int8Isa::avx512vnni) {
-          detail::qdepthwise_pixel_avx512vnni(taps.data(), p, out, row);
+          detail::qdepthwise_pixel_avx512vnni(taps.data(), p, out, row + i);
           continue;
         }
         if (p.isa == Int8Isa::avx2) {
-          detail::qdepthwise_pixel_avx2(taps.data(), p, out, row);
+          detail::qdepthwise_pixel_avx2(taps.data(), p, out, row + i);
           continue;
         }
 #endif
-        detail::qdepthwise_pixel_generic(taps.data(), p, out, row);
+        detail::qdepthwise_pixel_generic(taps.data(), p, out, row + i);
       }
+    };
+    for (int64_t image_row = begin; image_row < end; ++image_row) {
+      const int64_t image = image_row / cp.p, op = image_row % cp.p;
+      const int64_t ih0 = op * a.stride_h - a.pad_top;
+      const bool rows_inside = ih0 >= 0 && ih0 + (cp.r - 1) * a.dilation_h < cp.h;
+      if (!rows_inside) {
+        for (int64_t oq = 0; oq < cp.q; ++oq)
+          run(image, op, oq, 1);
+        continue;
+      }
+      for (int64_t oq = 0; oq < q_first; ++oq)
+        run(image, op, oq, 1);
+      if (q_last > q_first) run(image, op, q_first, q_last - q_first);
+      for (int64_t oq = q_last; oq < cp.q; ++oq)
+        run(image, op, oq, 1);
     }
   });
 }
