@@ -114,20 +114,16 @@ void qgemm_tile_generic(const QTileArgs& a, int64_t block_channels) {
 
 // ---- avx512vnni: packing [step][NB][4] s8, NB = 16 · kNv -------------------------------------
 
-// The requantization of 16 sums (channels n … n + 15 of output row `row`), the lanes in `mask`
-// stored.
-FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_vector_avx512vnni(
+// The requantization of 16 sums (channels n … n + 15 of output row `row`) as int32 levels; the
+// residual is read for the lanes in `mask`.
+FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline __m512i requantize_avx512vnni(
     const QGemmOutput& o, __m512i acc, int64_t row, int64_t n, __mmask16 mask) {
-  const int64_t at = row * o.row_stride + n;
   const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_loadu_si512(o.bias + n)));
   const __m512 mult = _mm512_loadu_ps(o.multiplier + n);
-  if (o.out_float != nullptr) {
-    _mm512_mask_storeu_ps(o.out_float + at, mask, _mm512_mul_ps(f, mult));
-    return;
-  }
   __m512 t;
   if (o.residual != nullptr) {
-    const __m512i r = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, o.residual + at));
+    const __m512i r =
+        _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, o.residual + row * o.row_stride + n));
     const __m512 rf =
         _mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(o.residual_zero_point)));
     t = _mm512_fmadd_ps(f, mult, _mm512_mul_ps(rf, _mm512_set1_ps(o.residual_multiplier)));
@@ -135,8 +131,46 @@ FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_vector_
     t = _mm512_mul_ps(f, mult);
   }
   t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps(o.t_lo)), _mm512_set1_ps(o.t_hi));
-  const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(o.zero_point));
-  _mm512_mask_cvtepi32_storeu_epi8(o.out + at, mask, q);
+  return _mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(o.zero_point));
+}
+
+// The same for 16 sums stored as they come: the lanes in `mask` as float (the logits) or u8.
+FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_vector_avx512vnni(
+    const QGemmOutput& o, __m512i acc, int64_t row, int64_t n, __mmask16 mask) {
+  const int64_t at = row * o.row_stride + n;
+  if (o.out_float != nullptr) {
+    const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc, _mm512_loadu_si512(o.bias + n)));
+    _mm512_mask_storeu_ps(o.out_float + at, mask,
+                          _mm512_mul_ps(f, _mm512_loadu_ps(o.multiplier + n)));
+    return;
+  }
+  _mm512_mask_cvtepi32_storeu_epi8(o.out + at, mask, requantize_avx512vnni(o, acc, row, n, mask));
+}
+
+// Up to 64 channels of one output row (n … n + 16 · kNv − 1, `valid` of them stored), packed
+// into one vector of bytes: packing four vectors of int32 leaves, in 128-bit lane L, dwords of
+// vector 0, 1, 2, 3's channels 4L … 4L + 3, and one permutation of dwords puts them in
+// channel order. One store replaces four narrowing ones.
+template <int kNv>
+FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_row_avx512vnni(
+    const QGemmOutput& o, const __m512i (&acc)[kNv], int64_t row, int64_t n, int64_t valid) {
+  __m512i q[4];
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; ++v) {
+    const int64_t lanes = std::clamp<int64_t>(valid - 16 * v, 0, 16);
+    q[v] = v < kNv && lanes > 0 ? requantize_avx512vnni(o, acc[v < kNv ? v : 0], row, n + 16 * v,
+                                                        static_cast<__mmask16>((1u << lanes) - 1u))
+                                : _mm512_setzero_si512();
+  }
+  const __m512i packed =
+      _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+  const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+  const __m512i bytes = _mm512_permutexvar_epi32(order, packed);
+  uint8_t* out = o.out + row * o.row_stride + n;
+  if (valid >= 64)
+    _mm512_storeu_si512(out, bytes);
+  else
+    _mm512_mask_storeu_epi8(out, (__mmask64{1} << valid) - 1, bytes);
 }
 
 template <int kMr, int kNv>
@@ -169,6 +203,15 @@ FOVEA_TARGET_AVX512VNNI void qgemm_tile_avx512vnni(const QTileArgs& a) {
     }
   }
   const QGemmOutput& o = *a.out;
+  // A row of one vector stores it narrowed; packing three zero vectors in would cost more.
+  if (kNv > 1 && o.out_float == nullptr) {
+#pragma GCC unroll 8
+    for (int m = 0; m < kMr; ++m) {
+      if (m >= a.m_count) break;
+      store_row_avx512vnni<kNv>(o, acc[m], a.m0 + m, a.n0, a.n_count);
+    }
+    return;
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < kNv; ++v) {
     const int64_t valid = std::min<int64_t>(16, a.n_count - 16 * v);
