@@ -26,6 +26,49 @@ quant::QTensor qtensor_of(const Shape& shape, std::initializer_list<int> values,
   return t;
 }
 
+// Add, pools, tables, channel scale and quantize against their references on random shapes.
+void check_ops_around_convs() {
+  Rng rng(21);
+  for (int round = 0; round < 12; ++round) {
+    const int64_t n = 1 + static_cast<int64_t>(rng.below(3)),
+                  c = 1 + static_cast<int64_t>(rng.below(70));
+    const int64_t h = 1 + static_cast<int64_t>(rng.below(15)),
+                  w = 1 + static_cast<int64_t>(rng.below(15));
+    const Shape shape{n, c, h, w};
+    const quant::QTensor a =
+        fovea::test::random_qtensor(shape, rng, fovea::test::random_params(rng));
+    const quant::QTensor b =
+        fovea::test::random_qtensor(shape, rng, fovea::test::random_params(rng));
+    const quant::QuantParams out = fovea::test::random_params(rng);
+    const std::string what = shape.str();
+    CHECK(fovea::test::same_bytes(quant::qadd(a, b, fovea::ActivationKind::relu6, out).q,
+                                  quant::qadd_reference(a, b, fovea::ActivationKind::relu6, out).q,
+                                  "add " + what));
+    fovea::Pool2dAttrs pool = fovea::Pool2dAttrs::make(3, 2, 1);
+    if (h >= 2 && w >= 2)
+      CHECK(fovea::test::same_bytes(quant::qmax_pool2d(a, pool).q,
+                                    quant::qmax_pool2d_reference(a, pool).q, "max pool " + what));
+    const int64_t oh = 1 + static_cast<int64_t>(rng.below(3)),
+                  ow = 1 + static_cast<int64_t>(rng.below(3));
+    CHECK(fovea::test::same_bytes(quant::qadaptive_avg_pool2d(a, oh, ow, out).q,
+                                  quant::qadaptive_avg_pool2d_reference(a, oh, ow, out).q,
+                                  "adaptive pool " + what));
+    const quant::LookupTable table =
+        quant::make_lookup_table(fovea::ActivationKind::hardswish, a.params, out);
+    CHECK(fovea::test::same_bytes(quant::qlookup(a, table, out).q,
+                                  quant::qlookup_reference(a, table, out).q, "lookup " + what));
+    Tensor<float> gates(Shape{n, c});
+    gates.fill_uniform(rng, 0, 1);
+    CHECK(fovea::test::same_bytes(quant::qchannel_scale(a, gates, out).q,
+                                  quant::qchannel_scale_reference(a, gates, out).q,
+                                  "channel scale " + what));
+    Tensor<float> x(shape);
+    x.fill_uniform(rng, -3, 3);
+    CHECK(fovea::test::same_bytes(quant::quantize(x, out).q, quant::quantize_reference(x, out).q,
+                                  "quantize " + what));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE("quant") {
@@ -114,45 +157,7 @@ TEST_SUITE("quant") {
   }
 
   TEST_CASE("the INT8 ops around the convs equal the reference bit for bit") {
-    Rng rng(21);
-    for (int round = 0; round < 12; ++round) {
-      const int64_t n = 1 + static_cast<int64_t>(rng.below(3)),
-                    c = 1 + static_cast<int64_t>(rng.below(70));
-      const int64_t h = 1 + static_cast<int64_t>(rng.below(15)),
-                    w = 1 + static_cast<int64_t>(rng.below(15));
-      const Shape shape{n, c, h, w};
-      const quant::QTensor a =
-          fovea::test::random_qtensor(shape, rng, fovea::test::random_params(rng));
-      const quant::QTensor b =
-          fovea::test::random_qtensor(shape, rng, fovea::test::random_params(rng));
-      const quant::QuantParams out = fovea::test::random_params(rng);
-      const std::string what = shape.str();
-      CHECK(fovea::test::same_bytes(
-          quant::qadd(a, b, fovea::ActivationKind::relu6, out).q,
-          quant::qadd_reference(a, b, fovea::ActivationKind::relu6, out).q, "add " + what));
-      fovea::Pool2dAttrs pool = fovea::Pool2dAttrs::make(3, 2, 1);
-      if (h >= 2 && w >= 2)
-        CHECK(fovea::test::same_bytes(quant::qmax_pool2d(a, pool).q,
-                                      quant::qmax_pool2d_reference(a, pool).q, "max pool " + what));
-      const int64_t oh = 1 + static_cast<int64_t>(rng.below(3)),
-                    ow = 1 + static_cast<int64_t>(rng.below(3));
-      CHECK(fovea::test::same_bytes(quant::qadaptive_avg_pool2d(a, oh, ow, out).q,
-                                    quant::qadaptive_avg_pool2d_reference(a, oh, ow, out).q,
-                                    "adaptive pool " + what));
-      const quant::LookupTable table =
-          quant::make_lookup_table(fovea::ActivationKind::hardswish, a.params, out);
-      CHECK(fovea::test::same_bytes(quant::qlookup(a, table, out).q,
-                                    quant::qlookup_reference(a, table, out).q, "lookup " + what));
-      Tensor<float> gates(Shape{n, c});
-      gates.fill_uniform(rng, 0, 1);
-      CHECK(fovea::test::same_bytes(quant::qchannel_scale(a, gates, out).q,
-                                    quant::qchannel_scale_reference(a, gates, out).q,
-                                    "channel scale " + what));
-      Tensor<float> x(shape);
-      x.fill_uniform(rng, -3, 3);
-      CHECK(fovea::test::same_bytes(quant::quantize(x, out).q, quant::quantize_reference(x, out).q,
-                                    "quantize " + what));
-    }
+    fovea::test::for_each_int8_isa([](fovea::cpu::Int8Isa) { check_ops_around_convs(); });
   }
 
   TEST_CASE("observers: min-max sees everything, percentile and entropy clip a rare outlier") {

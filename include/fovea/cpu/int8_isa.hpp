@@ -29,6 +29,7 @@
 #define FOVEA_TARGET_AVX512VNNI \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,avx2")))
 #define FOVEA_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define FOVEA_TARGET_AVX512VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
 #define FOVEA_INT8_SIMD 1
 #else
 #define FOVEA_INT8_SIMD 0
@@ -102,6 +103,21 @@ inline Int8Isa int8_isa_limit() {
 inline bool int8_isa_usable(Int8Isa isa) {
   return static_cast<int>(isa) <= static_cast<int>(int8_isa_supported()) &&
          static_cast<int>(isa) <= static_cast<int>(int8_isa_limit());
+}
+
+// Whether byte permutes across a whole vector (AVX-512 VBMI, which every VNNI core from Ice Lake
+// and Zen 4 on has) may run: the 256-entry lookup tables use them. Follows the ISA limit, so a
+// test that caps the INT8 kernels at AVX2 caps this too.
+inline bool int8_vbmi_usable() {
+#if FOVEA_INT8_SIMD
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+  }();
+  return has && static_cast<int>(int8_isa_limit()) >= static_cast<int>(Int8Isa::avx512vnni);
+#else
+  return false;
+#endif
 }
 
 }  // namespace fovea::cpu

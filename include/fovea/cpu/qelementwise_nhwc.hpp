@@ -26,22 +26,115 @@ inline void parallel_stretches(int64_t count, int64_t grain,
                      [&](int64_t p0, int64_t p1) { fn(count * p0 / parts, count * p1 / parts); });
 }
 
+namespace detail {
+
+// The scheme's requantize for n elements: out[i] = requantize(a[i] − zp_a, m[i or 0],
+// addend(b[i]), ...) where m is one multiplier (m_stride 0) or one per element, and the addend
+// is (b[i] − zp_b) · mb (b may be null: no addend). The scalar form of every SIMD loop below.
+struct RequantRow {
+  const uint8_t* a;
+  int32_t zp_a;
+  const float* m;
+  int64_t m_stride;  // 0: m[0] for every element; 1: m[i]
+  const uint8_t* b;  // may be null
+  int32_t zp_b;
+  float mb;
+  uint8_t* out;
+  int32_t zp_out;
+  quant::ClampBounds bounds;
+};
+
+inline void requantize_row_generic(const RequantRow& r, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float addend = r.b != nullptr ? quant::residual_addend(r.b[i], r.zp_b, r.mb) : 0.0f;
+    r.out[i] = quant::requantize(r.a[i] - r.zp_a, r.m[i * r.m_stride], addend, r.zp_out, r.bounds);
+  }
+}
+
+#if FOVEA_INT8_SIMD
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+// 16 at a time: the same correctly rounded steps (convert, multiply or fused multiply-add,
+// clamp, round half to even, add the zero point).
+FOVEA_TARGET_AVX512VNNI inline void requantize_row_avx512(const RequantRow& r, int64_t n) {
+  const __m512i zp_a = _mm512_set1_epi32(r.zp_a), zp_b = _mm512_set1_epi32(r.zp_b);
+  const __m512i zp_out = _mm512_set1_epi32(r.zp_out);
+  const __m512 mb = _mm512_set1_ps(r.mb);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(r.bounds.lo - r.zp_out));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(r.bounds.hi - r.zp_out));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask =
+        n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 a = _mm512_cvtepi32_ps(
+        _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, r.a + i)), zp_a));
+    const __m512 m =
+        r.m_stride == 0 ? _mm512_set1_ps(r.m[0]) : _mm512_maskz_loadu_ps(mask, r.m + i);
+    __m512 t;
+    if (r.b != nullptr) {
+      const __m512 b = _mm512_cvtepi32_ps(
+          _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, r.b + i)), zp_b));
+      t = _mm512_fmadd_ps(a, m, _mm512_mul_ps(b, mb));
+    } else {
+      t = _mm512_mul_ps(a, m);
+    }
+    t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi8(r.out + i, mask,
+                                     _mm512_add_epi32(_mm512_cvtps_epi32(t), zp_out));
+  }
+}
+
+// table[x[i]] for 64 bytes at a time: two 128-entry permutes, chosen by each byte's top bit.
+FOVEA_TARGET_AVX512VBMI inline void lookup_avx512vbmi(const uint8_t* x, int64_t n,
+                                                      const std::array<uint8_t, 256>& table,
+                                                      uint8_t* out) {
+  const __m512i t0 = _mm512_loadu_si512(table.data()), t1 = _mm512_loadu_si512(table.data() + 64);
+  const __m512i t2 = _mm512_loadu_si512(table.data() + 128);
+  const __m512i t3 = _mm512_loadu_si512(table.data() + 192);
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 mask = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(mask, x + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, v, t1);   // entries 0–127 (bits 0–6)
+    const __m512i high = _mm512_permutex2var_epi8(t2, v, t3);  // entries 128–255
+    const __mmask64 top = _mm512_movepi8_mask(v);              // bytes ≥ 128
+    _mm512_mask_storeu_epi8(out + i, mask, _mm512_mask_blend_epi8(top, low, high));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+inline void requantize_row(const RequantRow& r, int64_t begin, int64_t end) {
+#if FOVEA_INT8_SIMD
+  if (int8_isa_usable(Int8Isa::avx512vnni)) {
+    RequantRow part = r;
+    part.a += begin;
+    part.out += begin;
+    if (part.b != nullptr) part.b += begin;
+    part.m += begin * r.m_stride;
+    return requantize_row_avx512(part, end - begin);
+  }
+#endif
+  requantize_row_generic(r, begin, end);
+}
+
+}  // namespace detail
+
 // y = requantize((a − zp_a) · ma + (b − zp_b) · mb) with clamp bounds; a, b, y of `count`
 // elements in the same order.
 inline void qadd_run(const quant::QTensor& a, const quant::QTensor& b, quant::QTensor& y,
                      quant::ClampBounds bounds) {
   const float ma = quant::multiplier(a.params.scale, y.params.scale);
-  const float mb = quant::multiplier(b.params.scale, y.params.scale);
-  const uint8_t* pa = a.q.data();
-  const uint8_t* pb = b.q.data();
-  uint8_t* py = y.q.data();
-  parallel_stretches(a.q.numel(), 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float addend = quant::residual_addend(pb[i], b.params.zero_point, mb);
-      py[i] =
-          quant::requantize(pa[i] - a.params.zero_point, ma, addend, y.params.zero_point, bounds);
-    }
-  });
+  const detail::RequantRow row{a.q.data(),
+                               a.params.zero_point,
+                               &ma,
+                               0,
+                               b.q.data(),
+                               b.params.zero_point,
+                               quant::multiplier(b.params.scale, y.params.scale),
+                               y.q.data(),
+                               y.params.zero_point,
+                               bounds};
+  parallel_stretches(a.q.numel(), 4096,
+                     [&](int64_t begin, int64_t end) { detail::requantize_row(row, begin, end); });
 }
 
 namespace detail {
@@ -163,6 +256,10 @@ inline void qlookup_run(const quant::QTensor& x, const std::array<uint8_t, 256>&
   const uint8_t* in = x.q.data();
   uint8_t* out = y.q.data();
   parallel_stretches(x.q.numel(), 16384, [&](int64_t begin, int64_t end) {
+#if FOVEA_INT8_SIMD
+    if (int8_vbmi_usable())
+      return detail::lookup_avx512vbmi(in + begin, end - begin, table, out + begin);
+#endif
     for (int64_t i = begin; i < end; ++i)
       out[i] = table[in[i]];
   });
@@ -178,12 +275,10 @@ inline void qchannel_scale_nhwc_run(const quant::QTensor& x, const float* gates,
     m[i] = gates[i] * ratio;
   parallel_stretches(x.dim(0) * pixels, 64, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      const uint8_t* in = x.q.data() + p * c;
-      uint8_t* out = y.q.data() + p * c;
-      const float* mp = m.data() + p / pixels * c;
-      for (int64_t i = 0; i < c; ++i)
-        out[i] = quant::requantize(in[i] - x.params.zero_point, mp[i], 0.0f, y.params.zero_point,
-                                   quant::ClampBounds{});
+      const detail::RequantRow row{
+          x.q.data() + p * c, x.params.zero_point, m.data() + p / pixels * c, 1, nullptr, 0, 0.0f,
+          y.q.data() + p * c, y.params.zero_point, quant::ClampBounds{}};
+      detail::requantize_row(row, 0, c);
     }
   });
 }
