@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.hpp"
 #include "fovea/cpu/simd.hpp"
 #include "fovea/ops/conv2d/conv2d.hpp"
 
@@ -128,47 +129,20 @@ void bench_layer(benchmark::State& state, LayerShape shape, int threads, fovea::
   state.SetLabel(fovea::last_kernel("conv2d"));
 }
 
-// Takes and removes "--flag value" from argv, so Google Benchmark sees only its own flags.
-std::string take_flag(int& argc, char** argv, const char* flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) {
-      const std::string value = argv[i + 1];
-      for (int j = i; j + 2 < argc + 1; ++j)
-        argv[j] = argv[j + 2];
-      argc -= 2;
-      return value;
-    }
-  }
-  return fallback;
-}
-
-// Takes and removes "--flag"; whether it was there.
-bool take_switch(int& argc, char** argv, const char* flag) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) {
-      for (int j = i; j + 1 < argc + 1; ++j)
-        argv[j] = argv[j + 1];
-      argc -= 1;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string lists =
-      take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
-  const int threads = std::stoi(take_flag(argc, argv, "--threads", "1"));
-  const std::string layout_flag = take_flag(argc, argv, "--layout", "nchw");
+  const std::string lists = fovea::bench::take_flag(
+      argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
+  const int threads = std::stoi(fovea::bench::take_flag(argc, argv, "--threads", "1"));
+  const std::string layout_flag = fovea::bench::take_flag(argc, argv, "--layout", "nchw");
   if (layout_flag != "nchw" && layout_flag != "nhwc") {
     std::fprintf(stderr, "bench_conv2d_cpu: --layout must be nchw or nhwc, got %s\n",
                  layout_flag.c_str());
     return 2;
   }
   const fovea::Layout layout = layout_flag == "nhwc" ? fovea::Layout::nhwc : fovea::Layout::nchw;
-  g_cold_weights = take_switch(argc, argv, "--cold-weights");
+  g_cold_weights = fovea::bench::take_switch(argc, argv, "--cold-weights");
   g_peak_gflops = measure_fma_peak_gflops();
   std::printf("isa=%s fma_peak_gflops_per_core=%.1f threads=%d layout=%s weights=%s\n",
               fovea::cpu::kIsaName, g_peak_gflops, threads, fovea::layout_name(layout),

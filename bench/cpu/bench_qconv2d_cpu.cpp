@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "../shapes/conv_shapes.hpp"
+#include "bench_flags.hpp"
 #include "fovea/cpu/int8_isa.hpp"
 #include "fovea/ops/conv2d/conv2d.hpp"
 #include "fovea/quant/ops.hpp"
@@ -157,26 +158,13 @@ void bench_fp32(benchmark::State& state, fovea::bench::ConvLayer shape, int thre
   state.SetLabel(fovea::last_kernel("conv2d"));
 }
 
-std::string take_flag(int& argc, char** argv, const char* flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], flag) == 0) {
-      const std::string value = argv[i + 1];
-      for (int j = i; j + 2 < argc + 1; ++j)
-        argv[j] = argv[j + 2];
-      argc -= 2;
-      return value;
-    }
-  }
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string lists =
-      take_flag(argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
-  const int threads = std::stoi(take_flag(argc, argv, "--threads", "1"));
-  const std::string isa_flag = take_flag(argc, argv, "--isa", "");
+  const std::string lists = fovea::bench::take_flag(
+      argc, argv, "--shapes", "resnet50_conv,mobilenet_v2_conv,efficientnet_b0_conv");
+  const int threads = std::stoi(fovea::bench::take_flag(argc, argv, "--threads", "1"));
+  const std::string isa_flag = fovea::bench::take_flag(argc, argv, "--isa", "");
   if (!isa_flag.empty()) {
     try {
       fovea::cpu::set_int8_isa_limit(fovea::cpu::parse_int8_isa(isa_flag));

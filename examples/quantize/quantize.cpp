@@ -26,6 +26,7 @@
 #include "fovea/quant/compile.hpp"
 #include "fovea/quant/model_file.hpp"
 #include "fovea/quant/sensitivity.hpp"
+#include "image_files.hpp"
 #include "progress.hpp"
 #include "sha256.hpp"
 
@@ -96,27 +97,13 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-bool is_image_name(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".jpeg" || ext == ".jpg" || ext == ".png" || ext == ".bmp";
-}
-
 // `count` evenly spaced photos of the sorted list under `dir`.
 std::vector<std::string> calibration_files(const std::string& dir, int64_t count) {
   std::vector<std::string> all;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file() && is_image_name(entry.path()))
-      all.push_back(entry.path().string());
-  std::sort(all.begin(), all.end());
+  for (const fs::path& file : fovea::examples::image_files_in(dir, /*recursive=*/true))
+    all.push_back(file.string());
   FOVEA_CHECK(!all.empty(), dir, ": no JPEG, PNG or BMP photos");
-  const int64_t n = static_cast<int64_t>(all.size());
-  if (count >= n) return all;
-  std::vector<std::string> chosen;
-  for (int64_t i = 0; i < count; ++i)
-    chosen.push_back(all[static_cast<size_t>(i * n / count)]);
-  return chosen;
+  return fovea::examples::evenly_spaced(all, count);
 }
 
 std::set<std::string> split_names(const std::string& list) {

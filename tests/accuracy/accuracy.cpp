@@ -25,6 +25,7 @@
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
 #include "fovea/plan/inference.hpp"
+#include "image_files.hpp"
 #include "imagenet_classes.hpp"
 #include "top_k.hpp"
 
@@ -73,26 +74,11 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-bool is_image_name(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpeg" || ext == ".jpg" || ext == ".png" || ext == ".bmp";
-}
-
-std::vector<fs::path> sorted_images_in(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_regular_file() && is_image_name(entry.path())) files.push_back(entry.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // nXXXXXXXX_anything.JPEG: the WordNet id before the first '_' names the class.
 std::vector<Sample> samples_from_wnid_names(const fs::path& dir) {
   const fovea::examples::ClassList& classes = fovea::examples::imagenet_classes();
   std::vector<Sample> samples;
-  for (const fs::path& file : sorted_images_in(dir)) {
+  for (const fs::path& file : fovea::examples::image_files_in(dir)) {
     const std::string name = file.filename().string();
     const std::string wnid = name.substr(0, name.find('_'));
     const auto it = classes.index_of_wnid.find(wnid);
@@ -137,18 +123,9 @@ std::vector<Sample> samples_from_class_folders(const fs::path& dir) {
   FOVEA_CHECK(!classes.empty(), dir.string(), ": no class folders");
   std::vector<Sample> samples;
   for (size_t c = 0; c < classes.size(); ++c)
-    for (const fs::path& file : sorted_images_in(classes[c]))
+    for (const fs::path& file : fovea::examples::image_files_in(classes[c]))
       samples.push_back({file.string(), static_cast<int64_t>(c)});
   return samples;
-}
-
-std::vector<Sample> evenly_spaced(const std::vector<Sample>& all, int64_t limit) {
-  const int64_t n = static_cast<int64_t>(all.size());
-  if (limit <= 0 || limit >= n) return all;
-  std::vector<Sample> subset;
-  for (int64_t i = 0; i < limit; ++i)
-    subset.push_back(all[static_cast<size_t>(i * n / limit)]);
-  return subset;
 }
 
 struct Tally {
@@ -195,11 +172,11 @@ int run(const Args& args) {
   if (args.resize >= 0) recipe.resize = args.resize;
   if (args.crop >= 0) recipe.crop = args.crop;
 
-  const std::vector<Sample> samples =
-      evenly_spaced(!args.wnid_names.empty() ? samples_from_wnid_names(args.wnid_names)
-                    : !args.labels.empty()   ? samples_from_labels_file(args.labels)
-                                             : samples_from_class_folders(args.class_folders),
-                    args.limit);
+  const std::vector<Sample> samples = fovea::examples::evenly_spaced(
+      !args.wnid_names.empty() ? samples_from_wnid_names(args.wnid_names)
+      : !args.labels.empty()   ? samples_from_labels_file(args.labels)
+                               : samples_from_class_folders(args.class_folders),
+      args.limit);
   FOVEA_CHECK(!samples.empty(), data, ": no images found");
   std::printf("%s (%s) on %zu images from %s; %d threads, batch %lld\npreprocessing %s\n",
               args.weights.c_str(), loaded.architecture.c_str(), samples.size(), data.c_str(),
