@@ -71,6 +71,14 @@ struct QGemmPacked {
   quant::QConvRequant requant;
 };
 
+// Whether a kernel's work is worth handing to the other threads: splitting a loop costs them a
+// wake-up and a wait at its end, a few microseconds, which MobileNetV2's small 7×7 and 14×14
+// layers did not repay (two threads ran it slower than one). `microseconds` is the work's
+// estimated time on one core.
+inline bool worth_threads(double microseconds) {
+  return threads_available() > 1 && microseconds >= 5.0;
+}
+
 inline int64_t round_up(int64_t v, int64_t multiple) {
   return (v + multiple - 1) / multiple * multiple;
 }
@@ -220,10 +228,12 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
   const int64_t rows = cp.n * cp.p * cp.q;
   const int64_t tiles = (rows + mr - 1) / mr;
   const int64_t blocks = static_cast<int64_t>(p.block_vectors.size());
-  // Enough tasks to balance the threads, each a block and a stretch of tiles.
-  const int64_t threads = threads_available();
-  const int64_t stretches =
-      std::min(tiles, std::max<int64_t>(1, (4 * threads + blocks - 1) / blocks));
+  // A GEMM runs about 0.3 (VNNI) to 0.05 (generic) multiply-adds per picosecond on one core.
+  const double multiply_adds = static_cast<double>(rows) * p.k * cp.r * cp.s * p.c_padded;
+  const double per_microsecond = p.isa == Int8Isa::avx512vnni ? 3e5
+                                 : p.isa == Int8Isa::avx2     ? 1e5
+                                                              : 5e4;
+  const bool threaded = worth_threads(multiply_adds / per_microsecond);
   const bool pointwise = cp.r == 1 && cp.s == 1 && a.stride_h == 1 && a.stride_w == 1 &&
                          a.pad_top == 0 && a.pad_left == 0;
   // The row pointers of output pixel (image, op, oq), one per tap, at stride mr.
@@ -250,8 +260,8 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
       }
     }
   };
-  parallel_for(0, blocks * stretches, [&](int64_t task) {
-    const int64_t b = task % blocks, stretch = task / blocks;
+  // Tiles [t_begin, t_end) of block b.
+  const auto run_tiles = [&](int64_t b, int64_t t_begin, int64_t t_end) {
     const int vectors = p.block_vectors[static_cast<size_t>(b)];
     const int64_t n0 = b * g.block_channels();
     const int64_t n_count = std::min(g.block_channels(), p.k - n0);
@@ -266,7 +276,7 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
                    n_count,
                    &out};
     const detail::QTileFn tile = detail::qgemm_tile_for(p.isa, vectors);
-    for (int64_t t = tiles * stretch / stretches; t < tiles * (stretch + 1) / stretches; ++t) {
+    for (int64_t t = t_begin; t < t_end; ++t) {
       args.m0 = t * mr;
       args.m_count = std::min(mr, rows - args.m0);
       // Rows past the last repeat it; their sums are computed and dropped. The pixel's
@@ -290,7 +300,21 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
         qgemm_tile_generic<4>(args, static_cast<int64_t>(vectors) * g.lanes);
       }
     }
-  });
+  };
+  // Threads split the output pixels, each taking every block of its own stretch: the next
+  // layer's thread then reads the pixels its own core wrote (the depthwise conv splits rows the
+  // same way). Too few tiles to go round, and they split the blocks instead (the classifier).
+  if (!threaded) {
+    for (int64_t b = 0; b < blocks; ++b)
+      run_tiles(b, 0, tiles);
+  } else if (tiles >= threads_available()) {
+    parallel_for_parts(0, tiles, [&](int64_t t_begin, int64_t t_end) {
+      for (int64_t b = 0; b < blocks; ++b)
+        run_tiles(b, t_begin, t_end);
+    });
+  } else {
+    parallel_for(0, blocks, [&](int64_t b) { run_tiles(b, 0, tiles); });
+  }
 }
 
 }  // namespace fovea::cpu::int8
