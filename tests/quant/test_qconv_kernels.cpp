@@ -100,24 +100,36 @@ TEST_SUITE("quant") {
   }
 
   // Activations at 255 against weights at ±127 over ResNet-50's longest sums (3×3×512 and
-  // 1×1×2048): the int32 sums stay exact and every path agrees.
+  // 1×1×2048) and its stem (7×7/2 over 3 channels, whose window rows end in padding): the int32
+  // sums stay exact and every path agrees. An output scale of 1e-8 makes |t| pass 2^31, where
+  // rounding before the clamp would overflow (QConvRequant::clamp_by_saturation must be off).
   TEST_CASE("INT8 conv kernels are exact at the extreme values") {
     fovea::test::for_each_int8_isa([](fovea::cpu::Int8Isa isa) {
       Rng rng(3);
-      for (const Shape& shape : {Shape{64, 512, 3, 3}, Shape{48, 2048, 1, 1}}) {
-        quant::QConvLayer layer;
-        layer.attrs = fovea::Conv2dAttrs::make(1, shape[2] / 2);
-        layer.weights = fovea::test::random_qweights(shape, rng);
-        for (int64_t i = 0; i < layer.weights.weight.numel(); ++i)
-          layer.weights.weight[i] = (i / 7) % 2 == 0 ? 127 : -127;
-        layer.input = quant::QuantParams{0.05f, 3};
-        layer.output = quant::QuantParams{0.5f, 128};
-        quant::QTensor x = fovea::test::random_qtensor(Shape{2, shape[1], 5, 6}, rng, layer.input);
-        for (int64_t i = 0; i < x.q.numel(); ++i)
-          if (i % 5 != 0) x.q[i] = 255;
-        Case c{layer, x, {}, "extreme " + shape.str()};
-        check_case(c, fovea::cpu::int8_isa_name(isa));
-      }
+      struct Extreme {
+        Shape shape;
+        int64_t stride;
+      };
+      for (const Extreme& e : {Extreme{Shape{64, 512, 3, 3}, 1}, Extreme{Shape{48, 2048, 1, 1}, 1},
+                               Extreme{Shape{64, 3, 7, 7}, 2}})
+        for (const float output_scale : {0.5f, 1e-8f}) {
+          const Shape& shape = e.shape;
+          quant::QConvLayer layer;
+          layer.attrs = fovea::Conv2dAttrs::make(e.stride, shape[2] / 2);
+          layer.weights = fovea::test::random_qweights(shape, rng);
+          for (int64_t i = 0; i < layer.weights.weight.numel(); ++i)
+            layer.weights.weight[i] = (i / 7) % 2 == 0 ? 127 : -127;
+          layer.input = quant::QuantParams{0.05f, 3};
+          layer.output = quant::QuantParams{output_scale, 128};
+          CHECK(quant::derive_requant(layer).clamp_by_saturation == (output_scale > 1e-3f));
+          quant::QTensor x =
+              fovea::test::random_qtensor(Shape{2, shape[1], 9, 11}, rng, layer.input);
+          for (int64_t i = 0; i < x.q.numel(); ++i)
+            if (i % 5 != 0) x.q[i] = 255;
+          const std::string scale = output_scale > 1e-3f ? "0.5" : "1e-8";
+          Case c{layer, x, {}, "extreme " + shape.str() + " output scale " + scale};
+          check_case(c, fovea::cpu::int8_isa_name(isa));
+        }
     });
   }
 

@@ -101,7 +101,7 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_avx512vnni(const uint8_t* c
   for (int64_t k = 0; k < p.k; k += 16) {
     const int64_t valid = std::min<int64_t>(16, p.k - k);
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
-    __m512i acc = _mm512_setzero_si512();
+    __m512i acc = _mm512_loadu_si512(o.bias + k);  // padded to whole blocks
     const int32_t* w = p.weights.data() + k;
     for (int64_t t = 0; t < p.taps; ++t) {
       const __m512i x = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, taps[t] + k));
@@ -117,7 +117,9 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_avx512vnni(const uint8_t* c
 // (quad_channel), so the weights and requantization values are stored in that order, and packing
 // the four accumulators' bytes in order puts them back in channel order.
 // taps[] holds quads · 4 pointers for the first pixel (those past the layer's taps meet zero
-// weights); pixel i reads them plus i · step. u8 output, no residual.
+// weights); pixel i reads them plus i · step. u8 output, no residual. The sums start at the
+// bias; without kClamp the packs' saturation is the clamp (QGemmOutput::clamp_by_saturation).
+template <bool kClamp>
 FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixels_quads(const uint8_t* const* taps,
                                                             int64_t step, int64_t count,
                                                             const QDepthwisePacked& p,
@@ -132,8 +134,8 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixels_quads(const uint8_t* const
     const float* multiplier = p.quad_multiplier.data() + block * 64;
     for (int64_t i = 0; i < count; ++i) {
       const int64_t offset = i * step + c0;
-      __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                        _mm512_setzero_si512()};
+      __m512i acc[4] = {_mm512_loadu_si512(bias), _mm512_loadu_si512(bias + 16),
+                        _mm512_loadu_si512(bias + 32), _mm512_loadu_si512(bias + 48)};
       const int8_t* w = weights;
       for (int64_t q = 0; q < p.quads; ++q, w += 4 * 64) {
         const uint8_t* const* t = taps + 4 * q;
@@ -160,15 +162,14 @@ FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixels_quads(const uint8_t* const
       }
       __m512i q[4];
       for (int j = 0; j < 4; ++j) {
-        const __m512i sum = _mm512_add_epi32(acc[j], _mm512_loadu_si512(bias + 16 * j));
-        __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(multiplier + 16 * j));
-        t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
+        __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(multiplier + 16 * j));
+        if constexpr (kClamp) t = _mm512_min_ps(_mm512_max_ps(t, lo), hi);
         q[j] = _mm512_add_epi32(_mm512_cvtps_epi32(t), zp);
       }
       // In lane L, q[j] holds channels 16L + 4j .. 16L + 4j + 3; packing the four in order
-      // (saturation is a no-op: they are in [0, 255]) leaves lane L holding 16L .. 16L + 15.
+      // leaves lane L holding 16L .. 16L + 15.
       const __m512i channels =
-          _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+          _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
       uint8_t* out = o.out + (row + i) * o.row_stride + c0;
       if (valid == 64)
         _mm512_storeu_si512(out, channels);
@@ -243,7 +244,10 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
       if (quads) {
         for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
           taps[t] = taps[0];  // met by zero weights
-        detail::qdepthwise_pixels_quads(taps.data(), step, count, p, out, row);
+        if (out.clamp_by_saturation)
+          detail::qdepthwise_pixels_quads<false>(taps.data(), step, count, p, out, row);
+        else
+          detail::qdepthwise_pixels_quads<true>(taps.data(), step, count, p, out, row);
         return;
       }
 #endif

@@ -4,9 +4,10 @@
 // task runs one block over a stretch of pixel tiles, so the block's panel stays in cache while
 // the pixels stream past it. Taps that fall in the padding read a row of zero points.
 //
-// Input channels are taken in groups of 4 (VNNI's quad); a layer whose channel count is not a
-// multiple of 4 (an image's 3) reads a copy of its input with zero-point channels appended, and
-// its weights are padded with zeros there.
+// Input channels are taken in groups of 4 (VNNI's quad). A k×k conv reads whole window rows
+// (reads_window_rows below), whose S · C bytes are padded to a multiple of 4 with zero weights;
+// a 1×1 or dilated conv whose channel count is not a multiple of 4 reads a copy of its input
+// with zero-point channels appended, and its weights are padded with zeros there.
 #pragma once
 
 #include <algorithm>
@@ -64,7 +65,9 @@ struct AlignedBytes {
 struct QGemmPacked {
   Int8Isa isa = Int8Isa::generic;
   QGemmGeometry geometry{};
-  int64_t k = 0, c = 0, c_padded = 0, taps = 0, steps = 0;
+  int64_t k = 0, c = 0, c_padded = 0;
+  bool window_rows = false;     // a tap is a kernel row of S · C bytes, padded to a multiple of 4
+  int64_t taps = 0, steps = 0;  // per output pixel, and groups of `group` bytes per tap
   std::vector<int64_t> block_offset;  // bytes into data
   std::vector<int> block_vectors;
   AlignedBytes data;
@@ -83,6 +86,19 @@ inline int64_t round_up(int64_t v, int64_t multiple) {
   return (v + multiple - 1) / multiple * multiple;
 }
 
+// Whether a conv reads its input as whole window rows: a kernel wider than 1 without dilation.
+// On a zero-point-padded copy of the input, a window row's S pixels are contiguous, and since
+// the packing is (r, s, c) with c innermost, they are one tap of S · C channels: R row pointers
+// per output pixel instead of R · S, each with a longer run of multiply-adds. For an image's 3
+// channels under a 7×7 kernel, the per-tap loop had set the pace (the stem ran at 13 % of the
+// VNNI peak); for ResNet-50's 3×3 convs, paired against one pointer per tap, the 56×56 one took
+// 0.89 of the time and the 7×7 ones 0.99. A row's 21 bytes (7 pixels of 3 channels) take 6
+// quads where padding each pixel to 4 channels took 7. The padded copy costs one pass over the
+// input.
+inline bool reads_window_rows(int64_t kernel_w, int64_t dilation_w) {
+  return kernel_w > 1 && dilation_w == 1;
+}
+
 // Packs w [K, C, R, S] into blocks of geometry.block_channels() output channels. Within a block,
 // for each tap (r, s) and each step of `group` input channels: every channel's `group` weights
 // side by side (s8 for groups of 4, s16 for pairs), zero past C and past the block's channels.
@@ -95,8 +111,17 @@ inline std::shared_ptr<QGemmPacked> pack_qgemm(const quant::QConvLayer& layer, I
   p->k = w.dim(0);
   p->c = w.dim(1);
   p->c_padded = round_up(p->c, 4);
-  p->taps = w.dim(2) * w.dim(3);
-  p->steps = p->c_padded / g.group;
+  p->window_rows = reads_window_rows(w.dim(3), layer.attrs.dilation_w);
+  // The bytes of one tap: a window row's S · C, or one pixel's C; either padded to quads.
+  const int64_t tap_bytes = p->window_rows ? round_up(w.dim(3) * p->c, 4) : p->c_padded;
+  p->taps = p->window_rows ? w.dim(2) : w.dim(2) * w.dim(3);
+  p->steps = tap_bytes / g.group;
+  // Weight of output channel k for byte i of tap t (zero in the padding).
+  const auto weight_at = [&](int64_t k, int64_t t, int64_t i) -> int8_t {
+    if (k >= p->k) return 0;
+    if (p->window_rows) return i < w.dim(3) * p->c ? w(k, i % p->c, t, i / p->c) : int8_t{0};
+    return i < p->c ? w(k, i, t / w.dim(3), t % w.dim(3)) : int8_t{0};
+  };
   const int64_t element = isa == Int8Isa::avx2 ? 2 : 1;
   const int64_t blocks = (p->k + g.block_channels() - 1) / g.block_channels();
   int64_t bytes = 0;
@@ -112,19 +137,17 @@ inline std::shared_ptr<QGemmPacked> pack_qgemm(const quant::QConvLayer& layer, I
     const int64_t k0 = b * g.block_channels();
     const int64_t lanes = static_cast<int64_t>(p->block_vectors[static_cast<size_t>(b)]) * g.lanes;
     int64_t i = 0;
-    for (int64_t r = 0; r < w.dim(2); ++r)
-      for (int64_t s = 0; s < w.dim(3); ++s)
-        for (int64_t step = 0; step < p->steps; ++step)
-          for (int64_t n = 0; n < lanes; ++n)
-            for (int64_t j = 0; j < g.group; ++j, ++i) {
-              const int64_t k = k0 + n, c = step * g.group + j;
-              const int8_t v = k < p->k && c < p->c ? w(k, c, r, s) : 0;
-              uint8_t* dst = p->data.get() + p->block_offset[static_cast<size_t>(b)];
-              if (element == 2)
-                reinterpret_cast<int16_t*>(dst)[i] = v;
-              else
-                reinterpret_cast<int8_t*>(dst)[i] = v;
-            }
+    for (int64_t t = 0; t < p->taps; ++t)
+      for (int64_t step = 0; step < p->steps; ++step)
+        for (int64_t n = 0; n < lanes; ++n)
+          for (int64_t j = 0; j < g.group; ++j, ++i) {
+            const int8_t v = weight_at(k0 + n, t, step * g.group + j);
+            uint8_t* dst = p->data.get() + p->block_offset[static_cast<size_t>(b)];
+            if (element == 2)
+              reinterpret_cast<int16_t*>(dst)[i] = v;
+            else
+              reinterpret_cast<int8_t*>(dst)[i] = v;
+          }
   }
   p->requant = quant::derive_requant(layer);
   return p;
@@ -164,40 +187,20 @@ inline Tensor<uint8_t> pad_channels(const uint8_t* x, int64_t pixels, int64_t c,
   return padded;
 }
 
-// x (N, H, W, c) copied into (N, H + top + bottom, W + left + right, c_padded), everything
-// outside x a zero point: the input of the window-row form below.
-inline Tensor<uint8_t> pad_input(const uint8_t* x, const Conv2dParams& cp, int64_t c_padded,
-                                 uint8_t zero_point) {
+// x (N, H, W, C) copied into (N, H + top + bottom, W + left + right, C), everything outside x a
+// zero point: the input of the window-row form. Three more zero points follow, since the last
+// window row's quads may read up to 3 bytes past its end (they meet zero weights).
+inline Tensor<uint8_t> pad_input(const uint8_t* x, const Conv2dParams& cp, uint8_t zero_point) {
   const Conv2dAttrs& a = cp.attrs;
   const int64_t hp = cp.h + a.pad_top + a.pad_bottom, wp = cp.w + a.pad_left + a.pad_right;
-  Tensor<uint8_t> padded = Tensor<uint8_t>::uninitialized(Shape{cp.n * hp * wp * c_padded});
+  Tensor<uint8_t> padded = Tensor<uint8_t>::uninitialized(Shape{cp.n * hp * wp * cp.c + 3});
   uint8_t* dst = padded.data();
   std::fill(dst, dst + padded.numel(), zero_point);
   for (int64_t n = 0; n < cp.n; ++n)
-    for (int64_t h = 0; h < cp.h; ++h) {
-      const uint8_t* src = x + (n * cp.h + h) * cp.w * cp.c;
-      uint8_t* row = dst + ((n * hp + h + a.pad_top) * wp + a.pad_left) * c_padded;
-      if (c_padded == cp.c) {
-        std::memcpy(row, src, static_cast<size_t>(cp.w * cp.c));
-        continue;
-      }
-      for (int64_t w = 0; w < cp.w; ++w)
-        for (int64_t c = 0; c < cp.c; ++c)
-          row[w * c_padded + c] = src[w * cp.c + c];
-    }
+    for (int64_t h = 0; h < cp.h; ++h)
+      std::memcpy(dst + ((n * hp + h + a.pad_top) * wp + a.pad_left) * cp.c,
+                  x + (n * cp.h + h) * cp.w * cp.c, static_cast<size_t>(cp.w * cp.c));
   return padded;
-}
-
-// Whether a conv reads its input as whole window rows: a kernel wider than 1 without dilation.
-// On a zero-point-padded copy of the input, a window row's S pixels are contiguous, and since
-// the packing is (r, s, c) with c innermost, they are one tap of S · c_padded channels: R row
-// pointers per output pixel instead of R · S, each with a longer run of multiply-adds. For an
-// image's 3 channels under a 7×7 kernel, the per-tap loop had set the pace (the stem ran at
-// 13 % of the VNNI peak); for ResNet-50's 3×3 convs, paired against one pointer per tap, the
-// 56×56 one took 0.89 of the time and the 7×7 ones 0.99. The padded copy costs one pass over
-// the input.
-inline bool reads_window_rows(const Conv2dParams& cp) {
-  return cp.s > 1 && cp.attrs.dilation_w == 1;
 }
 
 }  // namespace detail
@@ -210,18 +213,17 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
   const int64_t mr = g.rows;
   const Conv2dAttrs& a = cp.attrs;
   const auto zp = static_cast<uint8_t>(x_zero_point);
-  const bool window_rows = detail::reads_window_rows(cp);
+  const bool window_rows = p.window_rows;
   Tensor<uint8_t> padded;
   const uint8_t* input = x;
   if (window_rows) {
-    padded = detail::pad_input(x, cp, p.c_padded, zp);
+    padded = detail::pad_input(x, cp, zp);
     input = padded.data();
   } else if (p.c_padded != p.c) {
     padded = detail::pad_channels(x, cp.n * cp.h * cp.w, p.c, p.c_padded, zp);
     input = padded.data();
   }
-  const int64_t taps = window_rows ? cp.r : p.taps;
-  const int64_t steps = window_rows ? cp.s * p.steps : p.steps;
+  const int64_t taps = p.taps, steps = p.steps;
   const int64_t padded_h = cp.h + a.pad_top + a.pad_bottom,
                 padded_w = cp.w + a.pad_left + a.pad_right;
   const std::vector<uint8_t> zero_row(static_cast<size_t>(p.c_padded), zp);
@@ -229,25 +231,18 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
   const int64_t tiles = (rows + mr - 1) / mr;
   const int64_t blocks = static_cast<int64_t>(p.block_vectors.size());
   // A GEMM runs about 0.3 (VNNI) to 0.05 (generic) multiply-adds per picosecond on one core.
-  const double multiply_adds = static_cast<double>(rows) * p.k * cp.r * cp.s * p.c_padded;
+  const double multiply_adds = static_cast<double>(rows) * p.k * p.taps * p.steps * g.group;
   const double per_microsecond = p.isa == Int8Isa::avx512vnni ? 3e5
                                  : p.isa == Int8Isa::avx2     ? 1e5
                                                               : 5e4;
   const bool threaded = worth_threads(multiply_adds / per_microsecond);
   const bool pointwise = cp.r == 1 && cp.s == 1 && a.stride_h == 1 && a.stride_w == 1 &&
                          a.pad_top == 0 && a.pad_left == 0;
-  // The row pointers of output pixel (image, op, oq), one per tap, at stride mr.
-  const auto point_rows = [&](int64_t m, int64_t image, int64_t op, int64_t oq,
-                              const uint8_t** ptr) {
-    if (pointwise) {
-      ptr[0] = input + m * p.c_padded;
-      return;
-    }
-    if (window_rows) {
-      for (int64_t r = 0; r < cp.r; ++r) {
-        const int64_t ih = op * a.stride_h + r * a.dilation_h;
-        ptr[r * mr] = input + ((image * padded_h + ih) * padded_w + oq * a.stride_w) * p.c_padded;
-      }
+  // The row pointers of output pixel (image, op, oq) in a conv other than 1×1: one per tap, at
+  // stride mr (window rows: tap 0's alone).
+  const auto point_rows = [&](int64_t image, int64_t op, int64_t oq, const uint8_t** ptr) {
+    if (window_rows) {  // tap 0's row; the tile steps tap_stride to the others
+      ptr[0] = input + ((image * padded_h + op * a.stride_h) * padded_w + oq * a.stride_w) * cp.c;
       return;
     }
     for (int64_t r = 0; r < cp.r; ++r) {
@@ -267,6 +262,7 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
     const int64_t n_count = std::min(g.block_channels(), p.k - n0);
     std::vector<const uint8_t*> row_ptrs(static_cast<size_t>(taps * mr));
     QTileArgs args{row_ptrs.data(),
+                   window_rows ? a.dilation_h * padded_w * cp.c : 0,
                    taps,
                    steps,
                    p.data.get() + p.block_offset[static_cast<size_t>(b)],
@@ -276,14 +272,27 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
                    n_count,
                    &out};
     const detail::QTileFn tile = detail::qgemm_tile_for(p.isa, vectors);
+    const auto run_tile = [&] {
+      if (tile != nullptr) {
+        tile(args);
+      } else if (mr == 4) {
+        qgemm_tile_generic<4>(args, static_cast<int64_t>(vectors) * g.lanes);
+      }
+    };
     for (int64_t t = t_begin; t < t_end; ++t) {
       args.m0 = t * mr;
       args.m_count = std::min(mr, rows - args.m0);
-      // Rows past the last repeat it; their sums are computed and dropped. The pixel's
-      // coordinates step along with m (one division per tile, not three per row).
+      // Rows past the last repeat it; their sums are computed and dropped.
+      if (pointwise) {  // the output pixels are the input's: no coordinates to track
+        for (int64_t i = 0; i < mr; ++i)
+          row_ptrs[static_cast<size_t>(i)] = input + std::min(args.m0 + i, rows - 1) * p.c_padded;
+        run_tile();
+        continue;
+      }
+      // The pixel's coordinates step along with m (one division per tile, not three per row).
       int64_t m = args.m0, image = m / (cp.p * cp.q), op = m / cp.q % cp.p, oq = m % cp.q;
       for (int64_t i = 0; i < mr; ++i) {
-        point_rows(m, image, op, oq, row_ptrs.data() + i);
+        point_rows(image, op, oq, row_ptrs.data() + i);
         if (m + 1 == rows) continue;
         ++m;
         if (++oq == cp.q) {
@@ -294,11 +303,7 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
           }
         }
       }
-      if (tile != nullptr) {
-        tile(args);
-      } else if (mr == 4) {
-        qgemm_tile_generic<4>(args, static_cast<int64_t>(vectors) * g.lanes);
-      }
+      run_tile();
     }
   };
   // Threads split the output pixels, each taking every block of its own stretch: the next

@@ -43,6 +43,7 @@ inline void fill_requant(QGemmOutput& out, const quant::QConvRequant& r) {
   out.zero_point = r.zero_point;
   out.t_lo = r.t_lo;
   out.t_hi = r.t_hi;
+  out.clamp_by_saturation = r.clamp_by_saturation;
   out.residual_zero_point = r.residual_zero_point;
   out.residual_multiplier = r.residual_multiplier;
 }

@@ -4,6 +4,8 @@
 // kernel's requantization uses (QConvRequant), so no kernel computes a float of its own.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <vector>
 
@@ -38,7 +40,32 @@ struct QConvRequant {
   float t_lo = 0, t_hi = 255;     // the clamp's bounds minus the zero point
   float residual_multiplier = 0;  // s_r / s_y
   int32_t residual_zero_point = 0;
+  // Whether the clamp is the whole u8 range and no input can make |t| reach 2^30. Then
+  // rounding before clamping cannot overflow int32, and a kernel's saturating narrowing to u8
+  // is the clamp (the same bits: rounding is monotonic and the bounds are integers).
+  bool clamp_by_saturation = false;
 };
+
+namespace detail {
+
+// The largest |t| of a layer's requantization over every input: |Σ x · w + bias| · m plus the
+// residual's 255 · m_r, with x in [0, 255].
+inline double largest_requant_input(const QConvLayer& layer, const QConvRequant& r) {
+  const QConvWeights& w = layer.weights;
+  const int64_t per_channel = w.reduction();
+  double largest = 0;
+  for (int64_t c = 0; c < w.out_channels(); ++c) {
+    double weight_sum = 0;
+    for (int64_t i = 0; i < per_channel; ++i)
+      weight_sum += std::abs(static_cast<double>(w.weight.data()[c * per_channel + i]));
+    const double sum =
+        kActivationMax * weight_sum + std::abs(static_cast<double>(r.bias[static_cast<size_t>(c)]));
+    largest = std::max(largest, sum * std::abs(r.multiplier[static_cast<size_t>(c)]));
+  }
+  return largest + kActivationMax * std::abs(static_cast<double>(r.residual_multiplier));
+}
+
+}  // namespace detail
 
 inline QConvRequant derive_requant(const QConvLayer& layer) {
   const QConvWeights& w = layer.weights;
@@ -68,6 +95,9 @@ inline QConvRequant derive_requant(const QConvLayer& layer) {
     r.residual_multiplier = multiplier(layer.residual->scale, layer.output.scale);
     r.residual_zero_point = layer.residual->zero_point;
   }
+  r.clamp_by_saturation = !layer.dequantize && r.zero_point + r.t_lo == kActivationMin &&
+                          r.zero_point + r.t_hi == kActivationMax &&
+                          detail::largest_requant_input(layer, r) < 0x1p30;
   return r;
 }
 
