@@ -67,6 +67,12 @@ void check_ops_around_convs() {
     CHECK(fovea::test::same_bytes(quant::quantize(x, out).q, quant::quantize_reference(x, out).q,
                                   "quantize " + what));
   }
+  // An image's 3 channels take their own interleaving loop.
+  Tensor<float> image(Shape{2, 3, 5, 37});
+  image.fill_uniform(rng, -3, 3);
+  const quant::QuantParams params = fovea::test::random_params(rng);
+  CHECK(fovea::test::same_bytes(quant::quantize(image, params).q,
+                                quant::quantize_reference(image, params).q, "quantize an image"));
 }
 
 }  // namespace

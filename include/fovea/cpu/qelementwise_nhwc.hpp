@@ -323,6 +323,28 @@ inline void quantize_row(const float* x, int64_t n, const quant::QuantParams& p,
 
 }  // namespace detail
 
+namespace detail {
+
+// out[iw · c + ic] = channels[ic · w + iw]: one image row's channel rows interleaved. An image's
+// 3 channels get their own loop, which the compiler turns into shuffles: byte by byte, the
+// interleaving took longer than the quantization (7 % of MobileNetV2's INT8 forward).
+inline void interleave_channels(const uint8_t* channels, int64_t c, int64_t w, uint8_t* out) {
+  if (c == 3) {
+    const uint8_t *r = channels, *g = channels + w, *b = channels + 2 * w;
+    for (int64_t iw = 0; iw < w; ++iw) {
+      out[3 * iw] = r[iw];
+      out[3 * iw + 1] = g[iw];
+      out[3 * iw + 2] = b[iw];
+    }
+    return;
+  }
+  for (int64_t iw = 0; iw < w; ++iw)
+    for (int64_t ic = 0; ic < c; ++ic)
+      out[iw * c + ic] = channels[ic * w + iw];
+}
+
+}  // namespace detail
+
 // Float (N, C, H, W) in either layout → u8 NHWC. An NCHW input is quantized a channel row at a
 // time, then its channels interleaved.
 inline void quantize_nhwc_run(const Tensor<float>& x, quant::QTensor& y) {
@@ -335,12 +357,11 @@ inline void quantize_nhwc_run(const Tensor<float>& x, quant::QTensor& y) {
       detail::quantize_row(x.data() + image_row * w * c, w * c, y.params, out);
       return;
     }
-    std::vector<uint8_t> channel(static_cast<size_t>(w));
-    for (int64_t ic = 0; ic < c; ++ic) {
-      detail::quantize_row(x.data() + ((n * c + ic) * h + ih) * w, w, y.params, channel.data());
-      for (int64_t iw = 0; iw < w; ++iw)
-        out[iw * c + ic] = channel[static_cast<size_t>(iw)];
-    }
+    std::vector<uint8_t> channels(static_cast<size_t>(c * w));
+    for (int64_t ic = 0; ic < c; ++ic)
+      detail::quantize_row(x.data() + ((n * c + ic) * h + ih) * w, w, y.params,
+                           channels.data() + ic * w);
+    detail::interleave_channels(channels.data(), c, w, out);
   });
 }
 
