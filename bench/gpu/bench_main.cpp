@@ -1,6 +1,6 @@
 // The GPU bench driver: registers the conv-vs-cuDNN (FP16 and INT8) and linear-vs-cuBLAS cases,
 // runs them, and prints a short summary table. Without a device it says so and exits 0, like the
-// CUDA tests.
+// CUDA tests (1 under FOVEA_REQUIRE_GPU). Built without cuDNN, only linear vs cuBLAS runs.
 //
 // Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (timed runs per case,
 // default 20), FOVEA_BENCH_SHAPES (directory of *_layers.txt, default the source tree's).
@@ -78,8 +78,12 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (!fovea::cuda::device_available()) {
-    std::printf("no CUDA device: skipped\n");
-    return 0;
+    // Under FOVEA_REQUIRE_GPU (bench/gpu/first_contact.sh) a missing device fails the run.
+    const char* required = std::getenv("FOVEA_REQUIRE_GPU");
+    const bool fail = required != nullptr && *required != '\0' && std::string(required) != "0";
+    std::printf("no CUDA device: %s (%s)\n", fail ? "FAILED, FOVEA_REQUIRE_GPU is set" : "skipped",
+                fovea::cuda::device_unavailable_reason().c_str());
+    return fail ? 1 : 0;
   }
   std::printf("%s\n", fovea::cuda::device_description(0).c_str());
   const char* shapes = std::getenv("FOVEA_BENCH_SHAPES");
@@ -87,8 +91,13 @@ int main(int argc, char** argv) {
   const int iterations =
       static_cast<int>(std::max<int64_t>(1, env_int("FOVEA_BENCH_ITERATIONS", 20)));
   const char* shapes_dir = shapes != nullptr ? shapes : FOVEA_BENCH_SHAPES_DIR;
+#ifdef FOVEA_BENCH_HAVE_CUDNN
   fovea::bench::register_conv_benchmarks(shapes_dir, batch, iterations);
   fovea::bench::register_qconv_benchmarks(shapes_dir, batch, iterations);
+#else
+  (void)shapes_dir;
+  std::printf("built without cuDNN: the cuDNN comparison is skipped (linear vs cuBLAS only)\n");
+#endif
   fovea::bench::register_linear_benchmarks(batch, iterations);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/check.hpp"
@@ -77,8 +78,12 @@ double normalized_error(const fovea::Tensor<float>& got, const fovea::Tensor<flo
 
 int main(int argc, char** argv) {
   if (!fovea::cuda::device_available()) {
-    std::printf("no CUDA device: skipped\n");
-    return 0;
+    // Under FOVEA_REQUIRE_GPU (bench/gpu/first_contact.sh) a missing device fails the run.
+    const char* required = std::getenv("FOVEA_REQUIRE_GPU");
+    const bool fail = required != nullptr && *required != '\0' && std::string(required) != "0";
+    std::printf("no CUDA device: %s (%s)\n", fail ? "FAILED, FOVEA_REQUIRE_GPU is set" : "skipped",
+                fovea::cuda::device_unavailable_reason().c_str());
+    return fail ? 1 : 0;
   }
   const char* scale_text = argc > 1 ? argv[1] : std::getenv("FOVEA_BENCH_MODEL_SCALE");
   const double scale = scale_text != nullptr ? std::max(0.1, std::atof(scale_text)) : 1.0;

@@ -40,8 +40,8 @@ class ModelOnDevice {
   ModelOnDevice(nn::Module& model, Device device, DType dtype) : model_(model) {
     if (device == Device::cpu) return;
 #ifdef FOVEA_HAS_CUDA
-    FOVEA_CHECK(cuda::device_available(),
-                "--device cuda: no CUDA device found (no GPU, or no NVIDIA driver)");
+    FOVEA_CHECK(cuda::device_available(), "--device cuda: no CUDA device found (",
+                cuda::device_unavailable_reason(), ")");
     model.set_training(false);
     fold_batchnorm_in_place(model);
     device_model_ = std::make_unique<cuda::DeviceModel>(model, dtype);

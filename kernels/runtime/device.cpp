@@ -5,14 +5,40 @@
 
 namespace fovea::cuda {
 
-int device_count() {
+namespace {
+
+struct DeviceQuery {
   int count = 0;
-  // No driver or no device is an answer here, not an error.
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+  cudaError_t status = cudaSuccess;
+};
+
+// No driver or no device is an answer here, not an error: the status is kept for
+// device_unavailable_reason() and cleared from the runtime's last-error slot. The runtime caches
+// its initialization failure, so asking again costs little and gives the same answer.
+DeviceQuery query_devices() {
+  DeviceQuery q;
+  q.status = cudaGetDeviceCount(&q.count);
+  if (q.status != cudaSuccess) {
     (void)cudaGetLastError();
-    return 0;
+    q.count = 0;
   }
-  return count;
+  return q;
+}
+
+}  // namespace
+
+int device_count() {
+  return query_devices().count;
+}
+
+std::string device_unavailable_reason() {
+  const DeviceQuery q = query_devices();
+  if (q.status != cudaSuccess) {
+    return fovea::detail::concat("cudaGetDeviceCount failed: ", cudaGetErrorName(q.status), " (",
+                                 cudaGetErrorString(q.status), ")");
+  }
+  if (q.count == 0) return "cudaGetDeviceCount found 0 devices";
+  return "";
 }
 
 std::string device_description(int index) {

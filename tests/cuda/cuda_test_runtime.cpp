@@ -1,6 +1,7 @@
 // The CUDA runtime layer: device discovery, buffers and copies, and the checked-call errors.
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "cuda_test_util.hpp"
@@ -28,7 +29,24 @@ TEST_SUITE("cuda") {
     int count = -1;
     CHECK_NOTHROW(count = cuda::device_count());
     CHECK(count >= 0);
-    if (count == 0) MESSAGE("no CUDA device on this machine (device_count() == 0)");
+    std::string reason;
+    CHECK_NOTHROW(reason = cuda::device_unavailable_reason());
+    // A reason exactly when there is no device, and it names the call that said so.
+    CHECK(reason.empty() == (count > 0));
+    if (count == 0) {
+      CHECK(reason.find("cudaGetDeviceCount") != std::string::npos);
+      MESSAGE("no CUDA device on this machine: " << reason);
+    }
+  }
+
+  // The first case bench/gpu/first_contact.sh runs: under FOVEA_REQUIRE_GPU it fails with the
+  // runtime's reason when no device is usable, and otherwise names the device.
+  TEST_CASE("cuda runtime: a device is usable") {
+    if (test::skip_without_cuda_device()) return;
+    MESSAGE("device 0: " << cuda::device_description(0));
+    cuda::DeviceBuffer probe(256);
+    probe.fill_zero({});
+    cuda::synchronize({});
   }
 
   TEST_CASE("cuda runtime: host to device to host round trip keeps every byte") {

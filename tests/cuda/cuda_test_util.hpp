@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -26,11 +27,24 @@
 
 namespace fovea::test {
 
+// FOVEA_REQUIRE_GPU=1 (set by bench/gpu/first_contact.sh on a lent GPU machine) turns "no usable
+// device" from a skip into a failure, so a run that was meant to exercise the GPU cannot pass
+// without having touched it.
+inline bool gpu_required() {
+  const char* v = std::getenv("FOVEA_REQUIRE_GPU");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+
 // True (after saying so) when there is no device: the caller returns and CTest reports the case
-// as skipped (tests/cuda/CMakeLists.txt sets the matching SKIP_REGULAR_EXPRESSION).
+// as skipped (tests/cuda/CMakeLists.txt sets the matching SKIP_REGULAR_EXPRESSION). Under
+// FOVEA_REQUIRE_GPU the case fails instead, with the runtime's reason.
 inline bool skip_without_cuda_device() {
   if (cuda::device_available()) return false;
-  MESSAGE("no CUDA device: skipped");
+  if (gpu_required()) {
+    FAIL("FOVEA_REQUIRE_GPU is set but no CUDA device is usable: "
+         << cuda::device_unavailable_reason());
+  }
+  MESSAGE("no CUDA device: skipped (" << cuda::device_unavailable_reason() << ")");
   return true;
 }
 

@@ -18,6 +18,11 @@ inline bool device_available() {
   return device_count() > 0;
 }
 
+// Why no device is usable, for tests and benches to print: cudaGetDeviceCount's error name and
+// explanation (e.g. "cudaGetDeviceCount failed: cudaErrorNoDevice (no CUDA-capable device is
+// detected)"), or that it found none; "" when a device is usable. Never throws.
+std::string device_unavailable_reason();
+
 // "NVIDIA H200 (sm_90, 132 SMs)" for device `index`.
 std::string device_description(int index = 0);
 
