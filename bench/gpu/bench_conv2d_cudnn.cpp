@@ -13,13 +13,12 @@
 #include "../shapes/conv_shapes.hpp"
 #include "cudnn_conv.hpp"
 #include "fovea/cuda/conv2d.hpp"
+#include "fovea/cuda/reference.hpp"
 #include "gpu_bench_util.hpp"
 
 namespace fovea::bench {
 
 namespace {
-
-constexpr int kCudnnReps = 20;
 
 cudnnHandle_t cudnn_handle() {
   static cudnnHandle_t handle = [] {
@@ -28,6 +27,14 @@ cudnnHandle_t cudnn_handle() {
     return h;
   }();
   return handle;
+}
+
+// cudnnConvolutionFwdAlgo_t's names, for the log.
+std::string cudnn_algorithm_name(int algorithm) {
+  static const char* const kNames[] = {
+      "implicit_gemm", "implicit_precomp_gemm", "gemm", "direct", "fft", "fft_tiling",
+      "winograd",      "winograd_nonfused"};
+  return algorithm >= 0 && algorithm < 8 ? kNames[algorithm] : std::to_string(algorithm);
 }
 
 // Bytes a conv must move at least once: input, weight and output.
@@ -48,38 +55,40 @@ void conv_vs_cudnn(benchmark::State& state, const ConvLayer& layer, const std::s
   cuda::DeviceTensor<half> theirs(cp.output_shape(), Layout::nhwc);
   CudnnConv cudnn(cudnn_handle(), cp, x, w, theirs);
 
-  // Correctness first: a fast wrong answer is not a result.
+  // Correctness first, against the device reference (double accumulation, one rounding) on the
+  // batch's first image: a fast wrong answer is not a result. cuDNN is checked the same way but
+  // only noted, since its fastest algorithm may be Winograd or FFT, which round differently yet
+  // are cuDNN's answer.
   cuda::conv2d_into(x, w, layer.attrs, {}, ours, stream);
   cudnn.run(x, w, theirs);
+  const cuda::DeviceTensor<half> reference =
+      cuda::conv2d_reference_device(first_image(x, native), w, nullptr, layer.attrs, stream);
+  const cuda::DeviceTensor<half> ours_first = first_image(ours, native);
+  const cuda::DeviceTensor<half> theirs_first = first_image(theirs, native);
   cuda::synchronize(stream);
-  const double diff = max_normalized_difference(ours, theirs);
   const double tolerance = agreement_tolerance(0x1.0p-11, cp.c_per_group() * cp.r * cp.s);
+  const double diff = max_normalized_difference(ours_first, reference);
   if (!(diff <= tolerance)) {
     std::ostringstream message;
-    message << kernel << " differs from cuDNN by " << diff << " (tolerance " << tolerance << ")";
+    message << kernel << " differs from the device reference by " << diff << " (tolerance "
+            << tolerance << ")";
     state.SkipWithError(message.str().c_str());
     summary_rows().push_back({label, kernel, 0, 0, 0, 0, message.str()});
     return;
   }
+  const double cudnn_diff = max_normalized_difference(theirs_first, reference);
+  state.counters["cudnn_vs_reference"] = cudnn_diff;
 
-  EventTimer timer(native);
   const auto run_ours = [&] { cuda::conv2d_into(x, w, layer.attrs, {}, ours, stream); };
   const auto run_cudnn = [&] { cudnn.run(x, w, theirs); };
-  timer.seconds_per_call(run_ours, 3);  // warm-up
-  double ours_total = 0;
-  for (auto _ : state) {
-    const double s = timer.seconds_per_call(run_ours, 1);
-    state.SetIterationTime(s);
-    ours_total += s;
-  }
-  timer.seconds_per_call(run_cudnn, 3);
-  const double theirs_s = timer.seconds_per_call(run_cudnn, kCudnnReps);
-  const double ours_s = ours_total / static_cast<double>(state.iterations());
+  const PairedTimes t = time_paired(state, native, run_ours, &run_cudnn);
+  const double ours_s = t.ours_s, theirs_s = t.theirs_s;
   state.counters["TFLOP/s"] = cp.flops() / ours_s * 1e-12;
   state.counters["GB/s"] = conv_bytes(cp) / ours_s * 1e-9;
   state.counters["cudnn_TFLOP/s"] = cp.flops() / theirs_s * 1e-12;
   state.counters["vs_cudnn"] = theirs_s / ours_s;  // > 1: faster than cuDNN
-  state.SetLabel(kernel + " cudnn_algo=" + std::to_string(cudnn.algorithm()));
+  state.SetLabel(kernel + " cudnn_algo=" + cudnn_algorithm_name(cudnn.algorithm()) +
+                 (cudnn_diff <= tolerance ? "" : " cudnn_off_reference"));
   summary_rows().push_back({label, kernel, ours_s, theirs_s, cp.flops(), conv_bytes(cp), ""});
 }
 

@@ -14,8 +14,6 @@ namespace fovea::bench {
 
 namespace {
 
-constexpr int kCublasReps = 20;
-
 void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
   fail(call, " failed at ", file, ":", line, ": ", cublasGetStatusString(status));
@@ -65,21 +63,12 @@ void linear_vs_cublas(benchmark::State& state, int64_t n, int64_t in, int64_t ou
         {label, "linear_f16_f32acc (implicit gemm)", 0, 0, 0, 0, message.str()});
     return;
   }
-  EventTimer timer(native);
   const auto run_ours = [&] {
     cuda::linear_into(x, w, nullptr, ActivationKind::identity, ours, stream);
   };
   const auto run_cublas = [&] { cublas_linear(x, w, theirs); };
-  timer.seconds_per_call(run_ours, 3);
-  double ours_total = 0;
-  for (auto _ : state) {
-    const double s = timer.seconds_per_call(run_ours, 1);
-    state.SetIterationTime(s);
-    ours_total += s;
-  }
-  timer.seconds_per_call(run_cublas, 3);
-  const double theirs_s = timer.seconds_per_call(run_cublas, kCublasReps);
-  const double ours_s = ours_total / static_cast<double>(state.iterations());
+  const PairedTimes t = time_paired(state, native, run_ours, &run_cublas);
+  const double ours_s = t.ours_s, theirs_s = t.theirs_s;
   const double flops = 2.0 * n * in * out;
   const double bytes = 2.0 * (n * in + out * in + n * out);
   state.counters["TFLOP/s"] = flops / ours_s * 1e-12;

@@ -2,8 +2,9 @@
 // runs them, and prints a short summary table. Without a device it says so and exits 0, like the
 // CUDA tests (1 under FOVEA_REQUIRE_GPU). Built without cuDNN, only linear vs cuBLAS runs.
 //
-// Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (timed runs per case,
-// default 20), FOVEA_BENCH_SHAPES (directory of *_layers.txt, default the source tree's).
+// Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (alternating rounds per
+// case, each 20 back-to-back calls of ours and of the peer after an L2 flush: gpu_bench_util.hpp;
+// default 7), FOVEA_BENCH_SHAPES (directory of *_layers.txt, default the source tree's).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   const char* shapes = std::getenv("FOVEA_BENCH_SHAPES");
   const int64_t batch = std::max<int64_t>(1, env_int("FOVEA_BENCH_BATCH", 32));
   const int iterations =
-      static_cast<int>(std::max<int64_t>(1, env_int("FOVEA_BENCH_ITERATIONS", 20)));
+      static_cast<int>(std::max<int64_t>(1, env_int("FOVEA_BENCH_ITERATIONS", 7)));
   const char* shapes_dir = shapes != nullptr ? shapes : FOVEA_BENCH_SHAPES_DIR;
 #ifdef FOVEA_BENCH_HAVE_CUDNN
   fovea::bench::register_conv_benchmarks(shapes_dir, batch, iterations);

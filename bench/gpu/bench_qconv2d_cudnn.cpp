@@ -27,7 +27,6 @@ namespace fovea::bench {
 
 namespace {
 
-constexpr int kCudnnReps = 20;
 constexpr int32_t kInputZeroPoint = 128;  // cuDNN's s8 input is then x − 128, exactly ours
 
 cudnnHandle_t cudnn_int8_handle() {
@@ -141,25 +140,19 @@ void qconv_vs_cudnn(benchmark::State& state, const ConvLayer& layer, const std::
     }
   }
 
-  EventTimer timer(native);
-  timer.seconds_per_call(run_ours, 3);  // warm-up
-  double ours_total = 0;
-  for (auto _ : state) {
-    const double s = timer.seconds_per_call(run_ours, 1);
-    state.SetIterationTime(s);
-    ours_total += s;
-  }
-  const double ours_s = ours_total / static_cast<double>(state.iterations());
-  double theirs_s = 0;
+  double ours_s = 0, theirs_s = 0;
   if (cudnn_check) {
     CudnnInt8Conv& timed = cudnn_timed ? *cudnn_timed : *cudnn_check;
     void* out = cudnn_timed ? static_cast<void*>(theirs_s8.data()) : theirs_f32.data();
     const float alpha = cudnn_timed ? 1.0f / 4096 : 1.0f;  // a requantizing scale for s8 output
     const auto run_cudnn = [&] { timed.run(x_s8, w_s8, out, alpha); };
-    timer.seconds_per_call(run_cudnn, 3);
-    theirs_s = timer.seconds_per_call(run_cudnn, kCudnnReps);
+    const PairedTimes t = time_paired(state, native, run_ours, &run_cudnn);
+    ours_s = t.ours_s;
+    theirs_s = t.theirs_s;
     state.counters["cudnn_TOPS"] = cp.flops() / theirs_s * 1e-12;
     state.counters["vs_cudnn"] = theirs_s / ours_s;  // > 1: faster than cuDNN
+  } else {
+    ours_s = time_paired(state, native, run_ours, kNoPeer).ours_s;
   }
   state.counters["TOPS"] = cp.flops() / ours_s * 1e-12;
   state.counters["GB/s"] = qconv_bytes(cp) / ours_s * 1e-9;

@@ -95,9 +95,16 @@ else
   gpu_line=$(grep -m1 '^GPU ' <<<"$smi")
 fi
 echo "gpu:        $gpu_line${gpu_why:+ ($gpu_why)}"
+# The SM clock and its limit, before the builds and again around the benches: a ratio to
+# cuDNN means little if the clock moved under it.
+clocks() {
+  timeout 30 nvidia-smi --query-gpu=clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw \
+    --format=csv,noheader 2>&1 | head -1
+}
 if [[ -z $gpu_why ]]; then
   echo "device:     $(timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap \
     --format=csv,noheader 2>&1 | head -1)"
+  echo "clocks:     $(clocks) (sm, max sm, memory, temperature, power)"
 fi
 tool_version() { if command -v "$1" >/dev/null; then timeout 30 "$@" 2>&1 | grep -v '^$' | tail -1; else echo "not found"; fi; }
 echo "host:       $(uname -srm), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
@@ -288,6 +295,7 @@ timeout "$(limit 200)" "$build/bench/gpu/bench_gpu_kernels" --benchmark_counters
   --benchmark_out="$json" --benchmark_out_format=json >"$OUT/bench_gpu_kernels.log" 2>&1 \
   && rc=0 || rc=$?
 head -3 "$OUT/bench_gpu_kernels.log" | sed 's/^/   /'
+if [[ -z $gpu_why ]]; then echo "   clocks after: $(clocks)"; fi
 if [[ $rc == 0 ]]; then record "bench kernels" ok "bench_gpu_kernels.json"
 elif [[ $rc == 124 ]]; then record "bench kernels" FAIL "timed out (partial log)"
 else record "bench kernels" FAIL "exit $rc (bench_gpu_kernels.log)"; fi

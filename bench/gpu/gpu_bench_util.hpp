@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
@@ -47,6 +48,77 @@ class EventTimer {
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
+// Evicts the L2 cache by writing a buffer of twice its size (H100: 50 MB, H200: 60 MB), so a
+// timed batch of calls starts with its operands in device memory, as in a model where the
+// layer before has filled the cache with its own data.
+class L2Flusher {
+ public:
+  L2Flusher() {
+    int device = 0, l2_bytes = 0;
+    FOVEA_CUDA_CHECK(cudaGetDevice(&device));
+    FOVEA_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
+    bytes_ = 2 * static_cast<size_t>(std::max(l2_bytes, 1 << 20));
+    FOVEA_CUDA_CHECK(cudaMalloc(&buffer_, bytes_));
+  }
+  ~L2Flusher() { (void)cudaFree(buffer_); }
+  L2Flusher(const L2Flusher&) = delete;
+  L2Flusher& operator=(const L2Flusher&) = delete;
+
+  void flush(cudaStream_t stream) {
+    FOVEA_CUDA_CHECK(cudaMemsetAsync(buffer_, ++value_ & 0xff, bytes_, stream));
+  }
+
+ private:
+  void* buffer_ = nullptr;
+  size_t bytes_ = 0;
+  int value_ = 0;
+};
+
+// Our kernel and the vendor library's, timed the same way: each round flushes L2 and times
+// kCallsPerRound back-to-back calls of ours with CUDA events, then does the same for theirs, so
+// both pay the same launch latency and start from the same cache; a round's figure is the mean
+// per call. Rounds alternate, so clock and thermal drift land on both sides alike, and each
+// side's result is the median over rounds. Google Benchmark's iterations are the rounds (its
+// manual time is ours). `theirs` may be null (no cuDNN for this case): ours alone then.
+struct PairedTimes {
+  double ours_s = 0, theirs_s = 0;
+};
+
+inline constexpr int kCallsPerRound = 20;
+
+// The `theirs` of a case without a peer.
+struct NoPeer {
+  void operator()() const {}
+};
+inline constexpr const NoPeer* kNoPeer = nullptr;
+
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
+}
+
+template <class Ours, class Theirs>
+PairedTimes time_paired(benchmark::State& state, cudaStream_t stream, Ours&& ours, Theirs* theirs) {
+  EventTimer timer(stream);
+  L2Flusher flusher;
+  timer.seconds_per_call(ours, 3);  // warm-up: first-call costs, clocks up
+  if (theirs != nullptr) timer.seconds_per_call(*theirs, 3);
+  std::vector<double> ours_rounds, theirs_rounds;
+  for (auto _ : state) {
+    flusher.flush(stream);
+    const double s = timer.seconds_per_call(ours, kCallsPerRound);
+    state.SetIterationTime(s);
+    ours_rounds.push_back(s);
+    if (theirs != nullptr) {
+      flusher.flush(stream);
+      theirs_rounds.push_back(timer.seconds_per_call(*theirs, kCallsPerRound));
+    }
+  }
+  return {median(ours_rounds), median(theirs_rounds)};
+}
+
 template <class T>
 cuda::DeviceTensor<T> random_device_tensor(const Shape& shape, Layout layout, uint64_t seed) {
   Tensor<T> host(shape, layout);
@@ -56,6 +128,19 @@ cuda::DeviceTensor<T> random_device_tensor(const Shape& shape, Layout layout, ui
   // when it returns; the benches run on their own non-blocking streams, so wait here.
   cuda::synchronize({});
   return device;
+}
+
+// The first image of an NHWC device tensor, copied into its own tensor on `stream`: the device
+// reference checks one image of a batch, since its plain double-precision loops would take
+// longer than the whole bench on ResNet-50's layers at batch 32.
+template <class T>
+cuda::DeviceTensor<T> first_image(const cuda::DeviceTensor<T>& t, cudaStream_t stream) {
+  Shape one = t.shape();
+  one[0] = 1;
+  cuda::DeviceTensor<T> image(one, t.layout());
+  FOVEA_CUDA_CHECK(cudaMemcpyAsync(image.data(), t.data(), image.size_bytes(),
+                                   cudaMemcpyDeviceToDevice, stream));
+  return image;
 }
 
 // max |ours - theirs| / max |theirs| over two device results of equal shape.

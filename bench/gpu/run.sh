@@ -5,7 +5,7 @@
 # batch 1, 32 and 256, and prints short tables. Sized for under 8 minutes on one H200.
 #
 # Usage: bench/gpu/run.sh [build-dir]     (default: build-gpu-bench in the repository)
-# Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (default 20),
+# Environment: FOVEA_BENCH_BATCH (default 32), FOVEA_BENCH_ITERATIONS (rounds per case, default 7),
 # FOVEA_BENCH_MODEL_SCALE (multiplies the model bench's iteration counts, default 1).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
