@@ -127,6 +127,36 @@ TEST_SUITE("cuda") {
     check_zoo_model("efficientnet_b0", 50, DType::f16, Shape{1, 3, 64, 64});
   }
 
+  // A batch is its images side by side: each image of a batch of 256 must get, bit for bit, the
+  // logits it gets alone. No kernel may mix images, drop the tail of a large grid, or change an
+  // output's summation order with the batch size (the tile choice depends on it). 48×48 images
+  // keep batch 256 to a few hundred MB of FP16 activations.
+  TEST_CASE("device model gives each image of a batch of 256 the logits it gets alone") {
+    if (test::skip_without_cuda_device()) return;
+    std::unique_ptr<nn::Module> model = build_model("resnet18");
+    init_weights(*model, 7);
+    model->set_training(false);
+    fold_batchnorm_in_place(*model);
+    const Shape image_shape{1, 3, 48, 48};
+    const int64_t batch = 256, image = image_shape.numel();
+    Tensor<float> x(Shape{batch, 3, 48, 48});
+    x.fill_uniform(11, -1.0, 1.0);
+    cuda::DeviceModel device(*model, DType::f16);
+    const Tensor<float> all = device.forward(x);
+    REQUIRE(all.rank() == 2);
+    const int64_t classes = all.dim(1);
+    for (const int64_t i : {int64_t{0}, int64_t{1}, int64_t{130}, batch - 1}) {
+      Tensor<float> one(image_shape);
+      std::copy(x.data() + i * image, x.data() + (i + 1) * image, one.data());
+      const Tensor<float> alone = device.forward(one);
+      int64_t differing = 0;
+      for (int64_t k = 0; k < classes; ++k)
+        differing += alone[k] != all[i * classes + k] ? 1 : 0;
+      CHECK_MESSAGE(differing == 0, "image ", i, ": ", differing, " of ", classes,
+                    " logits differ from the same image alone");
+    }
+  }
+
   TEST_CASE("device model names an unfolded batch norm") {
     if (test::skip_without_cuda_device()) return;
     nn::Sequential net;
