@@ -123,8 +123,10 @@ void print_result(const Args& args, const std::string& file, const fovea::Tensor
   std::fflush(stdout);
 }
 
+// Read errors already name the file; preprocessing ones (a resize past the pixel limit) don't.
 void print_failure(const Args& args, const std::string& file, const std::string& message) {
-  std::cerr << "resnet50_infer: " << message << "\n";
+  const bool names_file = message.compare(0, file.size(), file) == 0;
+  std::cerr << "resnet50_infer: " << (names_file ? "" : file + ": ") << message << "\n";
   if (args.json) {
     std::printf("{\"file\": %s, \"error\": %s}\n", json_string(file).c_str(),
                 json_string(message).c_str());

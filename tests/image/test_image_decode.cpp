@@ -119,6 +119,18 @@ TEST_SUITE("io") {
     const std::string missing = dir + "image_decode_no_such_file.jpg";
     CHECK(contains(error_of([&] { read_image(missing); }), missing + ": cannot open"));
 
+    // An ifstream opens a directory and reads its size as 2^63 − 1: that once ended in
+    // std::bad_alloc.
+    CHECK(error_of([&] { read_image(FOVEA_BINARY_DIR); }) ==
+          std::string(FOVEA_BINARY_DIR) + ": is a directory, not an image file");
+    const std::string small =
+        write_test_file("image_decode_small.bmp", bmp_bytes(numbered_image(4, 4)));
+    DecodeLimits few_bytes;
+    few_bytes.max_file_bytes = 10;
+    CHECK(
+        contains(error_of([&] { read_image(small, few_bytes); }), small + ": the image file has "));
+    CHECK(contains(error_of([&] { read_image(small, few_bytes); }), "over the limit of 10"));
+
     const std::string empty = write_test_file("image_decode_empty.png", {});
     CHECK(contains(error_of([&] { read_image(empty); }), empty + ": the image data is empty"));
 

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "fovea/image/resize.hpp"
+#include "image/error_of.hpp"
 #include "image/hand_encoded.hpp"
 
 using namespace fovea;
@@ -56,6 +58,15 @@ TEST_SUITE("cpu") {
     for (uint8_t v : resize(flat, 4, 13).pixels)
       CHECK(v == 0);
     CHECK_THROWS_AS(resize(img, 0, 7), Error);
+  }
+
+  TEST_CASE("a resize or crop past the pixel limit is refused with the size, not attempted") {
+    const Image img(2, 1000, 3);
+    // --resize 100000 on a 2×1000 image: 100000 × 50000000 pixels.
+    const std::string error = test::error_of([&] { resize_shorter(img, 100000); });
+    CHECK(error.find("image size 100000x50000000 is over the limit of 100000000 pixels") !=
+          std::string::npos);
+    CHECK_THROWS_AS(center_crop(img, 20000, 20000), Error);
   }
 
   TEST_CASE("a constant image stays constant at every size") {

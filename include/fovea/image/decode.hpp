@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +30,8 @@ namespace fovea {
 struct DecodeLimits {
   int64_t max_width = 16384;
   int64_t max_height = 16384;
-  int64_t max_pixels = 100'000'000;
+  int64_t max_pixels = kMaxImagePixels;
+  int64_t max_file_bytes = int64_t{256} << 20;  // a file read by read_image
 };
 
 enum class ImageFormat : uint8_t { jpeg, png, bmp, unknown };
@@ -124,11 +127,21 @@ inline bool stb_header_size(ImageFormat format, const uint8_t* data, int length,
   return false;
 }
 
-inline std::vector<uint8_t> read_file_bytes(const std::string& path) {
+// The bytes of an image file. A directory, a device or a FIFO is refused by name: an ifstream
+// opens a directory, and its size reads as 2^63 − 1.
+inline std::vector<uint8_t> read_file_bytes(
+    const std::string& path, int64_t max_bytes = std::numeric_limits<int64_t>::max()) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  FOVEA_CHECK(!std::filesystem::is_directory(status), path, ": is a directory, not an image file");
+  FOVEA_CHECK(!std::filesystem::exists(status) || std::filesystem::is_regular_file(status), path,
+              ": is not a regular file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   FOVEA_CHECK(in, path, ": cannot open image file (missing or unreadable)");
   const std::streamoff size = in.tellg();
   FOVEA_CHECK(size >= 0, path, ": cannot determine the size of the image file");
+  FOVEA_CHECK(size <= max_bytes, path, ": the image file has ", size, " bytes, over the limit of ",
+              max_bytes);
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);
@@ -203,7 +216,7 @@ inline Image decode_image(const std::vector<uint8_t>& bytes, const std::string& 
 }
 
 inline Image read_image(const std::string& path, const DecodeLimits& limits = {}) {
-  return decode_image(detail::read_file_bytes(path), path, limits);
+  return decode_image(detail::read_file_bytes(path, limits.max_file_bytes), path, limits);
 }
 
 }  // namespace fovea

@@ -11,6 +11,11 @@
 
 namespace fovea {
 
+// The most pixels an image may have (100 megapixels, 300 MB as RGB): decoders refuse larger
+// headers (DecodeLimits), and resizing or cropping to a larger size is refused too, so a typo
+// such as --resize 100000 gets an error, not an allocation failure.
+inline constexpr int64_t kMaxImagePixels = 100'000'000;
+
 struct Image {
   int64_t height = 0;
   int64_t width = 0;
@@ -21,6 +26,8 @@ struct Image {
   // A zero-filled image.
   Image(int64_t h, int64_t w, int64_t c) : height(h), width(w), channels(c) {
     FOVEA_CHECK(h >= 0 && w >= 0 && c > 0, "image size ", h, "x", w, "x", c, " is invalid");
+    FOVEA_CHECK(w == 0 || h <= kMaxImagePixels / w, "image size ", h, "x", w,
+                " is over the limit of ", kMaxImagePixels, " pixels");
     pixels.assign(static_cast<size_t>(h * w * c), 0);
   }
 
