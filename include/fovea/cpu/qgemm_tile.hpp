@@ -68,6 +68,11 @@ inline uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
+// Row m's pointer for tap t: its own pointer, or tap 0's stepped by the tap stride.
+inline const uint8_t* tap_row(const QTileArgs& a, int64_t t, int m, int mr) {
+  return a.tap_stride != 0 ? a.rows[m] + t * a.tap_stride : a.rows[t * mr + m];
+}
+
 // The scalar epilogue of one output (generic tiles, and AVX2's partial vectors).
 inline void store_output(const QGemmOutput& o, int64_t row, int64_t n, int32_t acc) {
   const int64_t at = row * o.row_stride + n;
@@ -94,10 +99,12 @@ void qgemm_tile_generic(const QTileArgs& a, int64_t block_channels) {
   int32_t acc[kMr][64] = {};
   const auto* w = static_cast<const int8_t*>(a.weights);
   for (int64_t t = 0; t < a.taps; ++t) {
+    const uint8_t* rows[kMr];
+    for (int m = 0; m < kMr; ++m)
+      rows[m] = detail::tap_row(a, t, m, kMr);
     for (int64_t s = 0; s < a.steps; ++s) {
       for (int m = 0; m < kMr; ++m) {
-        const uint8_t* row = a.tap_stride != 0 ? a.rows[m] + t * a.tap_stride : a.rows[t * kMr + m];
-        const uint8_t* x = row + 4 * s;
+        const uint8_t* x = rows[m] + 4 * s;
         for (int64_t n = 0; n < block_channels; ++n) {
           const int8_t* wn = w + 4 * n;
           acc[m][n] += x[0] * wn[0] + x[1] * wn[1] + x[2] * wn[2] + x[3] * wn[3];
@@ -218,7 +225,7 @@ FOVEA_TARGET_AVX512VNNI void qgemm_tile_avx512vnni(const QTileArgs& a) {
     const uint8_t* rows[kMr];
 #pragma GCC unroll 8
     for (int m = 0; m < kMr; ++m)
-      rows[m] = a.tap_stride != 0 ? a.rows[m] + t * a.tap_stride : a.rows[t * kMr + m];
+      rows[m] = detail::tap_row(a, t, m, kMr);
     for (int64_t s = 0; s < a.steps; ++s) {
       __m512i wv[kNv];
 #pragma GCC unroll 4
@@ -318,7 +325,7 @@ FOVEA_TARGET_AVX2 void qgemm_tile_avx2(const QTileArgs& a) {
     const uint8_t* rows[kMr];
 #pragma GCC unroll 8
     for (int m = 0; m < kMr; ++m)
-      rows[m] = a.tap_stride != 0 ? a.rows[m] + t * a.tap_stride : a.rows[t * kMr + m];
+      rows[m] = detail::tap_row(a, t, m, kMr);
     for (int64_t s = 0; s < a.steps; ++s) {
 #pragma GCC unroll 8
       for (int m = 0; m < kMr; ++m) {
