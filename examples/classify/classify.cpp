@@ -91,11 +91,11 @@ Args parse_args(int argc, char** argv) {
                  [&](const std::string& v) { args.input_shape = parse_shape(v, options); });
   options.text("--dump-logits", args.dump_logits);
   options.whole("--random-init", args.random_init_seed);
-  options.whole("--num-classes", args.num_classes, 1);
+  options.whole("--num-classes", args.num_classes, 1, fovea::kMaxClasses);
   options.whole("--topk", args.topk, 0);
   options.whole("--bench", args.bench_iters, 1);
   options.whole("--batch", args.batch, 1);
-  options.whole("--threads", args.threads, 1);
+  options.threads("--threads", args.threads);
   options.text("--device", args.device);
   options.text("--dtype", args.dtype);
   options.text("--layout", args.layout);

@@ -5,6 +5,8 @@
 // exits with status 0.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -14,6 +16,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "fovea/cpu/thread_pool.hpp"
 
 namespace fovea::examples {
 
@@ -27,18 +31,25 @@ class CommandLine {
   void text(const std::string& flag, std::string& target) {
     valued_[flag] = [&target](const std::string& value) { target = value; };
   }
-  // --flag N, a whole number >= min.
+  // --flag N, a whole number in [min, max]; max defaults to the largest the target holds.
   template <class Int>
-  void whole(const std::string& flag, Int& target, int64_t min = 0) {
-    valued_[flag] = [this, flag, &target, min](const std::string& value) {
-      target = static_cast<Int>(parse_whole(flag, value, min));
+  void whole(const std::string& flag, Int& target, int64_t min = 0, int64_t max = largest<Int>()) {
+    const bool stated_max = max < largest<Int>();
+    valued_[flag] = [this, flag, &target, min, max, stated_max](const std::string& value) {
+      target = static_cast<Int>(parse_whole(flag, value, min, max, stated_max));
     };
   }
-  // --flag X, a real number >= min.
+  // --flag T, a thread count: 1 up to the most a thread pool takes.
+  template <class Int>
+  void threads(const std::string& flag, Int& target) {
+    whole(flag, target, 1, ThreadPool::kMaxThreads);
+  }
+  // --flag X, a finite real number in [min, max].
   void real(const std::string& flag, double& target,
-            double min = -std::numeric_limits<double>::infinity()) {
-    valued_[flag] = [this, flag, &target, min](const std::string& value) {
-      target = parse_real(flag, value, min);
+            double min = -std::numeric_limits<double>::infinity(),
+            double max = std::numeric_limits<double>::infinity()) {
+    valued_[flag] = [this, flag, &target, min, max](const std::string& value) {
+      target = parse_real(flag, value, min, max);
     };
   }
   // --flag VALUE handed to a function, which calls fail() if the value is malformed.
@@ -76,20 +87,36 @@ class CommandLine {
   }
 
  private:
-  int64_t parse_whole(const std::string& flag, const std::string& value, int64_t min) const {
+  // The largest value of Int that int64 holds too.
+  template <class Int>
+  static constexpr int64_t largest() {
+    return static_cast<int64_t>(std::min<uint64_t>(std::numeric_limits<Int>::max(), INT64_MAX));
+  }
+
+  int64_t parse_whole(const std::string& flag, const std::string& value, int64_t min, int64_t max,
+                      bool stated_max) const {
     size_t used = 0;
     int64_t n = 0;
     try {
       n = std::stoll(value, &used);
     } catch (const std::exception&) {
-      used = 0;
+      used = 0;  // not a number, or past int64
     }
-    if (used == 0 || used != value.size() || n < min)
-      fail(flag + " wants a whole number >= " + std::to_string(min) + ", got '" + value + "'");
+    if (used == 0 || used != value.size() || n < min || n > max) {
+      std::ostringstream wanted;
+      wanted << flag << " wants a whole number ";
+      if (stated_max || (used != 0 && n > max)) {
+        wanted << "in [" << min << ", " << max << "]";
+      } else {
+        wanted << ">= " << min;
+      }
+      fail(wanted.str() + ", got '" + value + "'");
+    }
     return n;
   }
 
-  double parse_real(const std::string& flag, const std::string& value, double min) const {
+  double parse_real(const std::string& flag, const std::string& value, double min,
+                    double max) const {
     size_t used = 0;
     double x = 0;
     try {
@@ -97,10 +124,18 @@ class CommandLine {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != value.size() || !(x >= min)) {
-      std::ostringstream bound;
-      if (min > -std::numeric_limits<double>::infinity()) bound << " >= " << min;
-      fail(flag + " wants a number" + bound.str() + ", got '" + value + "'");
+    // NaN fails every comparison; infinities are refused even where no bound is given.
+    if (used == 0 || used != value.size() || !std::isfinite(x) || !(x >= min && x <= max)) {
+      std::ostringstream wanted;
+      wanted << flag << " wants a number";
+      if (std::isfinite(min) && std::isfinite(max)) {
+        wanted << " in [" << min << ", " << max << "]";
+      } else if (std::isfinite(min)) {
+        wanted << " >= " << min;
+      } else if (std::isfinite(max)) {
+        wanted << " <= " << max;
+      }
+      fail(wanted.str() + ", got '" + value + "'");
     }
     return x;
   }

@@ -29,7 +29,7 @@ struct TrainingRunOptions {
     options.text("--data", data_dir);
     options.whole("--epochs", epochs, 1);
     options.whole("--seed", seed);
-    options.whole("--threads", threads, 1);
+    options.threads("--threads", threads);
     options.whole("--batch", batch, 1);
     options.real("--lr", lr, 0);
     options.text("--log", log_csv);

@@ -72,14 +72,14 @@ Args parse_args(int argc, char** argv) {
   options.text("--calib", args.calib);
   options.text("--out", args.out);
   options.text("--method", args.method);
-  options.real("--percentile", args.percentile, 50);
+  options.real("--percentile", args.percentile, 50, 100);
   options.whole("--calib-images", args.calib_images, 1);
   options.text("--sensitivity", args.sensitivity_csv);
-  options.real("--max-drop", args.max_drop, 0);
+  options.real("--max-drop", args.max_drop, 0, 100);
   options.whole("--sensitivity-images", args.sensitivity_images, 1);
   options.text("--fp32-layers", args.fp32_layers);
   options.whole("--batch", args.batch, 1);
-  options.whole("--threads", args.threads, 1);
+  options.threads("--threads", args.threads);
   options.whole("--resize", args.resize, 0);
   options.whole("--crop", args.crop, 0);
   options.parse(argc, argv);

@@ -55,7 +55,7 @@ Args parse_args(int argc, char** argv) {
       "  --dtype T       element type on the GPU: f16 (default), bf16, f32 (TF32)\n");
   options.text("--weights", args.weights);
   options.whole("--topk", args.topk, 1);
-  options.whole("--threads", args.threads, 1);
+  options.threads("--threads", args.threads);
   options.whole("--resize", args.resize, 0);
   options.whole("--crop", args.crop, 0);
   options.text("--device", args.device);

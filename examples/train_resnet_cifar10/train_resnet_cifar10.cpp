@@ -64,12 +64,14 @@ int main(int argc, char** argv) {
       "                            [--holdout F] [--label-smoothing E] [--init CKPT]\n");
   run.declare(options);
   options.text("--cache", cache);
-  options.whole("--depth", depth, 8);
+  options.whole("--depth", depth, 8, 1202);  // 1202: the deepest of He et al.
   options.whole("--per-class", per_class);
   options.real("--holdout", holdout, 0);
   options.real("--label-smoothing", label_smoothing, 0);
   options.text("--init", init);
   options.parse(argc, argv);
+  if ((depth - 2) % 6 != 0)
+    options.fail("--depth wants 6n + 2 (20, 32, 44, 56, 110, ...), got " + std::to_string(depth));
   if (holdout >= 1)
     options.fail("--holdout wants a fraction below 1, got " + std::to_string(holdout));
   if (label_smoothing >= 1)

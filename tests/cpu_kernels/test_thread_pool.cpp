@@ -27,7 +27,7 @@ int count_wrong_visits(fovea::ThreadPool& pool, int64_t n) {
 
 }  // namespace
 
-TEST_SUITE("cpu") {
+TEST_SUITE("threads") {
   TEST_CASE("parallel_for visits every index once and rethrows") {
     fovea::ThreadPool pool(3);
     CHECK(count_wrong_visits(pool, 1000) == 0);

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "fovea/core/error.hpp"
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -61,13 +63,13 @@ inline void* heap_allocate(size_t bytes) {
   if (bytes >= kHugePage / 2) {
     const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
     void* p = std::aligned_alloc(kHugePage, rounded);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr) fail("out of memory: cannot allocate ", rounded, " bytes");
     madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without huge pages it still works
     return p;
   }
 #endif
   void* p = std::aligned_alloc(64, bytes);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) fail("out of memory: cannot allocate ", bytes, " bytes");
   return p;
 }
 

@@ -20,6 +20,7 @@
 #include "fovea/core/arena.hpp"
 #include "fovea/core/dtype.hpp"
 #include "fovea/core/error.hpp"
+#include "fovea/core/limits.hpp"
 #include "fovea/core/rng.hpp"
 #include "fovea/core/shape.hpp"
 
@@ -236,8 +237,10 @@ class Tensor {
  private:
   static size_t checked_bytes(const Shape& shape) {
     const int64_t n = shape.numel();
-    FOVEA_CHECK(static_cast<uint64_t>(n) <= SIZE_MAX / sizeof(T), "tensor of shape ", shape,
-                " is too large to allocate");
+    const int64_t limit = max_tensor_bytes();
+    FOVEA_CHECK(n <= limit / static_cast<int64_t>(sizeof(T)), "tensor of shape ", shape, " needs ",
+                n, " elements of ", sizeof(T), " bytes, over the limit of ", limit,
+                " bytes (fovea::set_max_tensor_bytes)");
     return static_cast<size_t>(n) * sizeof(T);
   }
 

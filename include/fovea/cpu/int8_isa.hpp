@@ -35,6 +35,18 @@
 #define FOVEA_INT8_SIMD 0
 #endif
 
+// GCC 12 warns that the intrinsics' own _mm512_undefined_* results may be used uninitialized
+// when they are inlined into functions with a target attribute: a false positive, silenced
+// around the SIMD kernels. Clang has no such warning (and would warn about the unknown name).
+#if defined(__GNUC__) && !defined(__clang__)
+#define FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define FOVEA_SILENCE_MAYBE_UNINITIALIZED_END _Pragma("GCC diagnostic pop")
+#else
+#define FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
+#define FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
+#endif
+
 namespace fovea::cpu {
 
 // In order of preference; each later one runs on fewer machines.

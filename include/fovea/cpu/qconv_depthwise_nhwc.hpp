@@ -90,10 +90,7 @@ inline void qdepthwise_pixel_generic(const uint8_t* const* taps, const QDepthwis
 }
 
 #if FOVEA_INT8_SIMD
-// GCC 12 warns that the intrinsics' own _mm512_undefined_* results may be used uninitialized
-// when they are inlined into functions with a target attribute: a false positive.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
 
 FOVEA_TARGET_AVX512VNNI inline void qdepthwise_pixel_avx512vnni(const uint8_t* const* taps,
                                                                 const QDepthwisePacked& p,
@@ -202,7 +199,7 @@ FOVEA_TARGET_AVX2 inline void qdepthwise_pixel_avx2(const uint8_t* const* taps,
   }
 }
 
-#pragma GCC diagnostic pop
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif  // FOVEA_INT8_SIMD
 
 }  // namespace detail

@@ -52,8 +52,7 @@ inline void requantize_row_generic(const RequantRow& r, int64_t begin, int64_t e
 }
 
 #if FOVEA_INT8_SIMD
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
 // 16 at a time: the same correctly rounded steps (convert, multiply or fused multiply-add,
 // clamp, round half to even, add the zero point).
 FOVEA_TARGET_AVX512VNNI inline void requantize_row_avx512(const RequantRow& r, int64_t n) {
@@ -99,7 +98,7 @@ FOVEA_TARGET_AVX512VBMI inline void lookup_avx512vbmi(const uint8_t* x, int64_t 
     _mm512_mask_storeu_epi8(out + i, mask, _mm512_mask_blend_epi8(top, low, high));
   }
 }
-#pragma GCC diagnostic pop
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif
 
 inline void requantize_row(const RequantRow& r, int64_t begin, int64_t end) {
@@ -150,8 +149,7 @@ inline void max_of_rows_generic(const uint8_t* const* rows, int count, int64_t c
 }
 
 #if FOVEA_INT8_SIMD
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
 FOVEA_TARGET_AVX512VNNI inline void max_of_rows_avx512(const uint8_t* const* rows, int count,
                                                        int64_t c, uint8_t* out) {
   for (int64_t i = 0; i < c; i += 64) {
@@ -177,7 +175,7 @@ FOVEA_TARGET_AVX2 inline void max_of_rows_avx2(const uint8_t* const* rows, int c
     tails[r] = rows[r] + i;
   max_of_rows_generic(tails, count, c - i, out + i);
 }
-#pragma GCC diagnostic pop
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif
 
 inline void max_of_rows(const uint8_t* const* rows, int count, int64_t c, uint8_t* out) {
@@ -293,8 +291,7 @@ inline void quantize_row_generic(const float* x, int64_t n, const quant::QuantPa
 }
 
 #if FOVEA_INT8_SIMD
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12, see qgemm_tile.hpp
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
 // The same steps: an IEEE division, max with lo first (so a NaN gives lo, as the scalar form),
 // min with hi, round half to even (cvtps2dq), plus the zero point.
 FOVEA_TARGET_AVX512VNNI inline void quantize_row_avx512(const float* x, int64_t n,
@@ -311,7 +308,7 @@ FOVEA_TARGET_AVX512VNNI inline void quantize_row_avx512(const float* x, int64_t 
     _mm512_mask_cvtepi32_storeu_epi8(out + i, mask, _mm512_add_epi32(_mm512_cvtps_epi32(t), zp));
   }
 }
-#pragma GCC diagnostic pop
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif
 
 inline void quantize_row(const float* x, int64_t n, const quant::QuantParams& p, uint8_t* out) {

@@ -119,10 +119,7 @@ void qgemm_tile_generic(const QTileArgs& a, int64_t block_channels) {
 }
 
 #if FOVEA_INT8_SIMD
-// GCC 12 warns that the intrinsics' own _mm512_undefined_* results may be used uninitialized
-// when they are inlined into functions with a target attribute: a false positive.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_BEGIN
 
 // ---- avx512vnni: packing [step][NB][4] s8, NB = 16 · kNv -------------------------------------
 
@@ -160,6 +157,23 @@ FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_vector_
   _mm512_mask_cvtepi32_storeu_epi8(o.out + at, mask, requantize_avx512vnni(o, sum, row, n, mask));
 }
 
+// The 16 bytes of x's 128-bit lane v. Each extract needs its lane as a constant, which the
+// switch gives it; in an unrolled loop over v it folds to the one extract (clang, unlike GCC,
+// refuses a loop counter there even when the loop is unrolled).
+FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline __m128i lane_group_avx512(__m512i x,
+                                                                                        int v) {
+  switch (v) {
+    case 0:
+      return _mm512_castsi512_si128(x);
+    case 1:
+      return _mm512_extracti32x4_epi32(x, 1);
+    case 2:
+      return _mm512_extracti32x4_epi32(x, 2);
+    default:
+      return _mm512_extracti32x4_epi32(x, 3);
+  }
+}
+
 // The u8 epilogue of a tile's rows, up to 64 channels each (n … n + 16 · kNv − 1, `valid` of
 // them stored), with the residual and the clamp decided at compile time: tested per vector, they
 // cost a 1×1 conv over 64 input channels as much as its clamp, and the constants now load once
@@ -194,7 +208,7 @@ FOVEA_TARGET_AVX512VNNI __attribute__((always_inline)) inline void store_rows_av
       const __m512 mult = _mm512_loadu_ps(o.multiplier + n + 16 * v);
       __m512 t;
       if constexpr (kResidual) {
-        const __m512i r = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(residual, v));
+        const __m512i r = _mm512_cvtepu8_epi32(lane_group_avx512(residual, v));
         const __m512 rf = _mm512_cvtepi32_ps(_mm512_sub_epi32(r, residual_zp));
         t = _mm512_fmadd_ps(f, mult, _mm512_mul_ps(rf, residual_multiplier));
       } else {
@@ -353,7 +367,7 @@ FOVEA_TARGET_AVX2 void qgemm_tile_avx2(const QTileArgs& a) {
   }
 }
 
-#pragma GCC diagnostic pop
+FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif  // FOVEA_INT8_SIMD
 
 }  // namespace fovea::cpu::int8

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -25,21 +26,22 @@ namespace fovea {
 class ThreadPool {
  public:
   // A pool that runs loops on `threads` threads in all: the caller plus threads - 1 workers.
+  // More than kMaxThreads, or more than the system lets the process start, is a fovea::Error.
   explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
-    for (int i = 1; i < threads_; ++i)
-      workers_.emplace_back([this, i] { work(i); });
+    FOVEA_CHECK(threads_ <= kMaxThreads, "a thread pool of ", threads_,
+                " threads is over the limit of ", kMaxThreads);
+    try {
+      for (int i = 1; i < threads_; ++i)
+        workers_.emplace_back([this, i] { work(i); });
+    } catch (const std::system_error& e) {
+      stop_workers();  // the ones that started; a joinable thread left behind would terminate
+      fail("cannot start ", threads_, " threads: ", e.what());
+    }
   }
+  static constexpr int kMaxThreads = 1024;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_.store(true);
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_)
-      t.join();
-  }
+  ~ThreadPool() { stop_workers(); }
 
   int size() const { return threads_; }
 
@@ -99,6 +101,16 @@ class ThreadPool {
   // to wake, which had made two threads slower than one on small models. Bounded, so an idle
   // pool costs no CPU.
   static constexpr std::chrono::microseconds spin_time{200};
+
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_.store(true);
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_)
+      t.join();
+  }
 
   static bool& inside_worker() {
     thread_local bool inside = false;

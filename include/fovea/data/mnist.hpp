@@ -7,7 +7,7 @@
 
 #include "fovea/data/image_set.hpp"
 #include "fovea/data/inflate.hpp"
-#include "fovea/image/decode.hpp"
+#include "fovea/io/file.hpp"
 
 namespace fovea::data {
 
@@ -17,10 +17,9 @@ inline uint32_t read_be32(const std::vector<uint8_t>& b, size_t at) {
   return uint32_t(b[at]) << 24 | uint32_t(b[at + 1]) << 16 | uint32_t(b[at + 2]) << 8 | b[at + 3];
 }
 
-// The file's bytes, inflated when it starts with gzip's magic.
-inline std::vector<uint8_t> read_maybe_gzipped(const std::string& path) {
-  std::vector<uint8_t> bytes = fovea::detail::read_file_bytes(path);
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, path);
+// The bytes, inflated when they start with gzip's magic.
+inline std::vector<uint8_t> maybe_gunzip(std::vector<uint8_t> bytes, const std::string& name) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(bytes, name);
   return bytes;
 }
 
@@ -31,37 +30,49 @@ inline std::vector<int64_t> idx_dims(const std::vector<uint8_t>& b, int rank,
   FOVEA_CHECK(b[0] == 0 && b[1] == 0 && b[2] == 8 && b[3] == rank, path,
               ": expected an IDX file of uint8 with ", rank, " dimensions, magic is ", int(b[2]),
               "/", int(b[3]));
+  const uint64_t data_bytes = b.size() - 4 - 4 * size_t(rank);
   std::vector<int64_t> dims;
-  int64_t total = 1;
+  uint64_t total = 1;
   for (int i = 0; i < rank; ++i) {
     dims.push_back(read_be32(b, 4 + 4 * size_t(i)));
-    total *= dims.back();
+    // Multiplied only while the product can still match the data, so it cannot overflow.
+    FOVEA_CHECK(dims.back() == 0 || total <= data_bytes / uint64_t(dims.back()), path,
+                ": IDX dimension ", i, " (", dims.back(), ") makes more elements than the ",
+                data_bytes, " data bytes the file holds");
+    total *= uint64_t(dims.back());
   }
-  FOVEA_CHECK(b.size() == 4 + 4 * size_t(rank) + size_t(total), path, ": IDX data is ",
-              b.size() - 4 - 4 * size_t(rank), " bytes, dimensions say ", total);
+  FOVEA_CHECK(data_bytes == total, path, ": IDX data is ", data_bytes, " bytes, dimensions say ",
+              total);
   return dims;
 }
 
 }  // namespace detail
 
-// images: *-images-idx3-ubyte[.gz]; labels: *-labels-idx1-ubyte[.gz]; counts must agree.
-inline ImageSet read_mnist(const std::string& images_path, const std::string& labels_path) {
-  const std::vector<uint8_t> images = detail::read_maybe_gzipped(images_path);
-  const std::vector<uint8_t> labels = detail::read_maybe_gzipped(labels_path);
-  const std::vector<int64_t> dims = detail::idx_dims(images, 3, images_path);
-  const std::vector<int64_t> label_dims = detail::idx_dims(labels, 1, labels_path);
-  FOVEA_CHECK(dims[0] == label_dims[0], images_path, " has ", dims[0], " images but ", labels_path,
+// The images and labels of two IDX files' bytes (each may be gzipped); the names are for errors.
+inline ImageSet parse_mnist(std::vector<uint8_t> images, const std::string& images_name,
+                            std::vector<uint8_t> labels, const std::string& labels_name) {
+  images = detail::maybe_gunzip(std::move(images), images_name);
+  labels = detail::maybe_gunzip(std::move(labels), labels_name);
+  const std::vector<int64_t> dims = detail::idx_dims(images, 3, images_name);
+  const std::vector<int64_t> label_dims = detail::idx_dims(labels, 1, labels_name);
+  FOVEA_CHECK(dims[0] == label_dims[0], images_name, " has ", dims[0], " images but ", labels_name,
               " has ", label_dims[0], " labels");
   ImageSet set;
   set.channels = 1, set.height = dims[1], set.width = dims[2];
   set.pixels.assign(images.begin() + 16, images.end());
   for (size_t i = 8; i < labels.size(); ++i) {
-    FOVEA_CHECK(labels[i] < 10, labels_path, ": label ", int(labels[i]), " at ", i - 8,
+    FOVEA_CHECK(labels[i] < 10, labels_name, ": label ", int(labels[i]), " at ", i - 8,
                 " is not a digit");
     set.labels.push_back(labels[i]);
   }
   set.num_classes = 10;
   return set;
+}
+
+// images: *-images-idx3-ubyte[.gz]; labels: *-labels-idx1-ubyte[.gz]; counts must agree.
+inline ImageSet read_mnist(const std::string& images_path, const std::string& labels_path) {
+  std::vector<uint8_t> images = io::read_file(images_path);  // read first, so named first
+  return parse_mnist(std::move(images), images_path, io::read_file(labels_path), labels_path);
 }
 
 // The standard file names in `dir`: "train" or "t10k".

@@ -8,6 +8,7 @@
 // error names the file.
 #pragma once
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -104,6 +105,45 @@ inline bool bmp_pixel_data_fits(const uint8_t* data, size_t size) {
   return offset + row_bytes * rows <= size;
 }
 
+// Whether every Huffman table (DHT segment) of a JPEG lists at most 256 codes. Debian's
+// stb_image (2022) writes past its 257-entry size table when the 16 code counts sum to more;
+// newer stb refuses such a table, and so do we, before stb sees it. The walk goes marker by
+// marker, skipping entropy-coded data to the next marker, so it finds the tables stb reads
+// (progressive files have some between scans) and not bytes inside other segments.
+inline bool jpeg_huffman_tables_fit(const uint8_t* data, size_t size) {
+  size_t i = 2;  // after SOI
+  while (i < size) {
+    if (data[i] != 0xFF) {  // entropy-coded data, or junk stb will refuse
+      ++i;
+      continue;
+    }
+    size_t m = i + 1;
+    while (m < size && data[m] == 0xFF)
+      ++m;  // fill bytes
+    if (m + 2 >= size) return true;
+    const uint8_t marker = data[m];
+    // A stuffed zero, a restart or TEM: markers without a length.
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      i = m + 1;
+      continue;
+    }
+    if (marker == 0xD9) return true;  // EOI
+    const size_t end = std::min(size, m + 1 + (size_t{data[m + 1]} << 8 | data[m + 2]));
+    if (marker == 0xC4) {
+      // Tables of: class and id (1 byte), 16 counts, then as many symbols as the counts sum to.
+      for (size_t t = m + 3; t < end;) {
+        size_t codes = 0;
+        for (size_t k = t + 1; k <= t + 16 && k < size; ++k)
+          codes += data[k];
+        if (codes > 256) return false;
+        t += 17 + codes;
+      }
+    }
+    i = end;
+  }
+  return true;
+}
+
 // Reads width and height from the header with the one stb_image reader for the format.
 // stbi_info_from_memory would try every format in turn and, when the right one fails, report
 // the last one's "unknown image type" instead of the real reason ("too large", "bad IHDR len").
@@ -177,6 +217,8 @@ inline Image decode_image(const uint8_t* data, size_t size, const std::string& s
   const char* format_name = image_format_name(format);
   const int length = static_cast<int>(size);
 
+  FOVEA_CHECK(format != ImageFormat::jpeg || detail::jpeg_huffman_tables_fit(data, size),
+              source_name, ": corrupt JPEG: a Huffman table (DHT) lists more than 256 codes");
   int width = 0, height = 0;
   if (!detail::stb_header_size(format, data, length, &width, &height)) {
     fail(source_name, ": corrupt ", format_name, " header: ", stbi_failure_reason());

@@ -241,10 +241,10 @@ inline Header read_header(const std::vector<uint8_t>& b, const std::string& path
 
 }  // namespace npy
 
+// The array in `bytes`, a whole .npy file; `source` names it in errors.
 template <class T>
-Tensor<T> read_npy(const std::string& path) {
-  const std::vector<uint8_t> bytes = io::read_file(path);
-  const npy::Header h = npy::read_header(bytes, path);
+Tensor<T> parse_npy(const std::vector<uint8_t>& bytes, const std::string& source) {
+  const npy::Header h = npy::read_header(bytes, source);
   Tensor<T> t(h.shape);
   const uint8_t* src = bytes.data() + h.data_begin;
   const int64_t n = t.numel();
@@ -272,6 +272,11 @@ Tensor<T> read_npy(const std::string& path) {
       break;
   }
   return t;
+}
+
+template <class T>
+Tensor<T> read_npy(const std::string& path, int64_t max_bytes = io::kDefaultMaxFileBytes) {
+  return parse_npy<T>(io::read_file(path, max_bytes), path);
 }
 
 // Writes a version 1.0 file (header padded so the data starts at a multiple of 64, as numpy

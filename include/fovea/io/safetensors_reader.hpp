@@ -27,11 +27,11 @@ struct UnloadableTensor {
 
 class SafeTensorsFile {
  public:
-  static SafeTensorsFile open(const std::string& path) {
-    return from_bytes(io::read_file(path), path);
+  // A file over max_bytes is refused before it is read whole.
+  static SafeTensorsFile open(const std::string& path,
+                              int64_t max_bytes = io::kDefaultMaxFileBytes) {
+    return from_bytes(io::read_file(path, max_bytes), path);
   }
-
-  // Validates `bytes` as a safetensors file; `source_name` names it in every error message.
   static SafeTensorsFile from_bytes(std::vector<uint8_t> bytes, const std::string& source_name) {
     SafeTensorsFile f;
     f.source_ = source_name;

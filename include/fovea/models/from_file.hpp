@@ -14,6 +14,9 @@
 
 namespace fovea {
 
+// The most classes a weights file's metadata may ask for (ImageNet-21k has 21,841).
+inline constexpr int64_t kMaxClasses = 1 << 20;
+
 struct LoadedModel {
   std::unique_ptr<nn::Module> model;
   std::string architecture;
@@ -23,8 +26,8 @@ struct LoadedModel {
 // `architecture` may be empty (then the file's "architecture" metadata decides) or must agree
 // with it. The metadata's "num_classes" (default 1000) and "bn_eps" (default: the
 // architecture's own) configure the model before the weights are loaded.
-inline LoadedModel load_model(const std::string& weights_path, std::string architecture = "") {
-  const SafeTensorsFile file = SafeTensorsFile::open(weights_path);
+inline LoadedModel load_model(const SafeTensorsFile& file, std::string architecture = "") {
+  const std::string& weights_path = file.source();
   const auto& meta = file.metadata();
   const auto arch_it = meta.find("architecture");
   if (arch_it != meta.end()) {
@@ -43,25 +46,38 @@ inline LoadedModel load_model(const std::string& weights_path, std::string archi
   ModelOptions options;
   const auto classes_it = meta.find("num_classes");
   if (classes_it != meta.end()) {
+    const std::string& text = classes_it->second;
+    size_t used = 0;
     try {
-      options.num_classes = std::stoll(classes_it->second);
+      options.num_classes = std::stoll(text, &used);
     } catch (const std::exception&) {
-      fail(weights_path, ": metadata num_classes is '", classes_it->second, "', not a number");
+      used = 0;
     }
-    FOVEA_CHECK(options.num_classes > 0, weights_path, ": metadata num_classes is ",
-                options.num_classes);
+    // The classifier's weights are allocated from this number before any tensor is read.
+    FOVEA_CHECK(used != 0 && used == text.size() && options.num_classes > 0 &&
+                    options.num_classes <= kMaxClasses,
+                weights_path, ": metadata num_classes is '", text,
+                "', expected a whole number in [1, ", kMaxClasses, "]");
   }
   const auto eps_it = meta.find("bn_eps");
   if (eps_it != meta.end()) {
+    const std::string& text = eps_it->second;
+    size_t used = 0;
     try {
-      options.bn_eps = std::stod(eps_it->second);
+      options.bn_eps = std::stod(text, &used);
     } catch (const std::exception&) {
-      fail(weights_path, ": metadata bn_eps is '", eps_it->second, "', not a number");
+      used = 0;
     }
+    FOVEA_CHECK(used != 0 && used == text.size() && options.bn_eps > 0 && options.bn_eps < 1,
+                weights_path, ": metadata bn_eps is '", text, "', expected a number in (0, 1)");
   }
   LoadedModel loaded{build_model(architecture, options), architecture, meta};
   load_state_dict(*loaded.model, file);
   return loaded;
+}
+
+inline LoadedModel load_model(const std::string& weights_path, std::string architecture = "") {
+  return load_model(SafeTensorsFile::open(weights_path), std::move(architecture));
 }
 
 }  // namespace fovea

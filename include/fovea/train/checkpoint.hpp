@@ -51,9 +51,9 @@ inline void load_checkpoint_weights(const std::string& path, nn::Module& model) 
 }
 
 // Restores everything save_checkpoint wrote into a model and optimizer built the same way.
-inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model,
+inline CheckpointInfo load_checkpoint(const SafeTensorsFile& file, nn::Module& model,
                                       Optimizer& optimizer) {
-  const SafeTensorsFile file = SafeTensorsFile::open(path);
+  const std::string& path = file.source();
   detail::load_model_tensors(file, path, model);
   optimizer.state().clear();
   for (const TensorRecord& r : file.tensors()) {
@@ -63,10 +63,25 @@ inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model
   const auto meta = [&](const char* key) {
     const auto it = file.metadata().find(key);
     FOVEA_CHECK(it != file.metadata().end(), path, ": checkpoint metadata lacks '", key, "'");
-    return std::stoll(it->second);
+    const std::string& text = it->second;
+    int64_t value = -1;
+    size_t used = 0;
+    try {
+      value = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    FOVEA_CHECK(used != 0 && used == text.size() && value >= 0, path, ": checkpoint metadata '",
+                key, "' is '", text, "', expected a whole number >= 0");
+    return value;
   };
   optimizer.set_steps(meta("optimizer_steps"));
   return CheckpointInfo{meta("epochs_done"), static_cast<uint64_t>(meta("seed"))};
+}
+
+inline CheckpointInfo load_checkpoint(const std::string& path, nn::Module& model,
+                                      Optimizer& optimizer) {
+  return load_checkpoint(SafeTensorsFile::open(path), model, optimizer);
 }
 
 }  // namespace fovea::train
