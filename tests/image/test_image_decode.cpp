@@ -12,6 +12,8 @@ using fovea::test::bmp_bytes;
 using fovea::test::error_of;
 using fovea::test::numbered_image;
 using fovea::test::png_bytes;
+using fovea::test::put_png_chunk;
+using fovea::test::read_test_file;
 using fovea::test::write_test_file;
 
 namespace {
@@ -58,6 +60,23 @@ TEST_SUITE("io") {
           CHECK(expanded.at(y, x, c) == grey.at(y, x, 0));
       }
     }
+  }
+
+  TEST_CASE("a PNG with an empty IDAT chunk first decodes to its pixels") {
+    // Legal PNG; Debian's stb_image would memcpy from NULL for it, so decode_image drops the
+    // empty chunk first (found by the image fuzz target).
+    const Image rgb = numbered_image(3, 4);
+    std::vector<uint8_t> png = png_bytes(rgb);
+    std::vector<uint8_t> empty_idat;
+    put_png_chunk(empty_idat, "IDAT", {});
+    png.insert(png.begin() + 8 + 25, empty_idat.begin(), empty_idat.end());  // after IHDR
+    CHECK(decode_image(png, "empty-idat.png").pixels == rgb.pixels);
+    // The JPEG guard's counterpart: a Huffman table of more than 256 codes is refused.
+    const std::vector<uint8_t> dht = read_test_file(std::string(FOVEA_SOURCE_DIR) +
+                                                    "/tests/fuzz/regressions/image/"
+                                                    "jpeg-dht-over-256-codes.jpg");
+    CHECK(error_of([&] { decode_image(dht, "dht.jpg"); }).find("more than 256 codes") !=
+          std::string::npos);
   }
 
   TEST_CASE("formats are recognised by their magic bytes") {

@@ -144,6 +144,34 @@ inline bool jpeg_huffman_tables_fit(const uint8_t* data, size_t size) {
   return true;
 }
 
+// The PNG without its zero-length IDAT chunks, or empty when it has none. Debian's stb_image
+// copies such a chunk with memcpy(NULL, p, 0) when it comes first (stbi__getn): harmless, but
+// undefined behaviour, which UBSan stops on. The chunks carry no data, so the file without
+// them is the same image. A truncated chunk ends the walk; stb reports it.
+inline std::vector<uint8_t> png_without_empty_idat(const uint8_t* data, size_t size) {
+  const auto empty_idat = [&](size_t at) {
+    return at + 12 <= size && data[at] == 0 && data[at + 1] == 0 && data[at + 2] == 0 &&
+           data[at + 3] == 0 && std::memcmp(data + at + 4, "IDAT", 4) == 0;
+  };
+  size_t at = 8;  // after the signature
+  bool found = false;
+  std::vector<uint8_t> kept(data, data + std::min<size_t>(size, at));
+  while (at + 12 <= size) {
+    const size_t length = size_t{data[at]} << 24 | size_t{data[at + 1]} << 16 |
+                          size_t{data[at + 2]} << 8 | data[at + 3];
+    if (length > size - at - 12) break;
+    if (empty_idat(at)) {
+      found = true;
+    } else {
+      kept.insert(kept.end(), data + at, data + at + 12 + length);
+    }
+    at += 12 + length;
+  }
+  if (!found) return {};
+  kept.insert(kept.end(), data + at, data + size);
+  return kept;
+}
+
 // Reads width and height from the header with the one stb_image reader for the format.
 // stbi_info_from_memory would try every format in turn and, when the right one fails, report
 // the last one's "unknown image type" instead of the real reason ("too large", "bad IHDR len").
@@ -215,6 +243,9 @@ inline Image decode_image(const uint8_t* data, size_t size, const std::string& s
          detail::leading_bytes_hex(data, size), ")");
   }
   const char* format_name = image_format_name(format);
+  std::vector<uint8_t> cleaned;
+  if (format == ImageFormat::png) cleaned = detail::png_without_empty_idat(data, size);
+  if (!cleaned.empty()) data = cleaned.data(), size = cleaned.size();
   const int length = static_cast<int>(size);
 
   FOVEA_CHECK(format != ImageFormat::jpeg || detail::jpeg_huffman_tables_fit(data, size),
