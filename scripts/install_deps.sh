@@ -11,6 +11,7 @@ packages=(
   libbenchmark-dev          # bench/
   libstb-dev                # image decoding (examples, image pipeline)
   nlohmann-json3-dev        # tools outside the core
+  libcpp-httplib-dev curl   # fovea_serve (examples/serve) and its tests
   libssl-dev                # SHA-256 of the files a program records (examples/common/sha256.hpp)
   python3-numpy python3-torch python3-torchvision python3-pil  # weights_tools and parity tests
   python3-onnx libonnx-testdata                                # ONNX importer and its tests
