@@ -162,6 +162,8 @@ def main():
                          args.seconds * 2)
         stop.set()
         sampler.join()
+        server_side = server_quantiles(server.metrics(), "fovea_request_duration_seconds",
+                                       code="503", endpoint="classify")
         server.stop()
         ok = [t for s, t in rows if s == 200]
         refused = [t for s, t in rows if s == 503]
@@ -170,6 +172,7 @@ def main():
              "answered": len(rows), "ok": len(ok), "refused_503": len(refused),
              "other_failures": len(other), "p50_503_ms": 1000 * percentile(refused, 50),
              "p99_503_ms": 1000 * percentile(refused, 99), "p99_ok_ms": 1000 * percentile(ok, 99),
+             "server_side_503_ms": server_side,
              "rss_mib_min": min(memory) / 2**20, "rss_mib_max": max(memory) / 2**20,
              "rss_mib_first_half_max": max(memory[:len(memory) // 2]) / 2**20}
         print(f"\noverload: sustainable {sustainable:.1f}/s, offered {qps * connections}/s "
@@ -178,6 +181,8 @@ def main():
               f"{len(other)} other failures")
         print(f"  503 latency p50 {o['p50_503_ms']:.2f} ms, p99 {o['p99_503_ms']:.2f} ms; "
               f"200 latency p99 {o['p99_ok_ms']:.0f} ms")
+        print("  503s in the server (body read to answer, /metrics): " +
+              ", ".join(f"{q} <= {ms:g} ms" for q, ms in server_side.items()))
         print(f"  resident memory {o['rss_mib_min']:.0f}-{o['rss_mib_max']:.0f} MiB "
               f"(first half's max {o['rss_mib_first_half_max']:.0f} MiB)", flush=True)
         figures["overload"] = o
@@ -214,6 +219,26 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1)
+
+
+def server_quantiles(text, name, **labels):
+    """p50/p99/max of a /metrics histogram, as the upper bounds of the buckets they fall in."""
+    buckets = []
+    for line in text.splitlines():
+        if not line.startswith(name + "_bucket{"):
+            continue
+        head, value = line.rsplit(" ", 1)
+        found = dict(p.split("=", 1) for p in head[len(name) + 8:-1].split(","))
+        found = {k: v.strip('"') for k, v in found.items()}
+        if all(found.get(k) == v for k, v in labels.items()):
+            buckets.append((float(found["le"]), float(value)))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0
+    out = {}
+    for q in (0.5, 0.99, 1.0):
+        bound = next((le for le, count in buckets if count >= q * total), float("inf"))
+        out[f"p{int(q * 100)}" if q < 1 else "max"] = bound * 1000
+    return out
 
 
 def cpu_name():

@@ -3,8 +3,9 @@
 // arrives. Under load the worker finds the queue already full when a batch ends, so batches
 // grow with the load and the delay is paid only when traffic is light.
 //
-// A full queue refuses at once (submit returns nothing, the server answers 503), so overload
-// costs a rejected request instead of unbounded memory and latency.
+// A request reserves its place in the queue before it is decoded or parsed; a full queue
+// refuses at once (the server answers 503), so overload costs a rejected request instead of
+// unbounded memory and latency, and the refusal costs no decoding.
 #pragma once
 
 #include <algorithm>
@@ -19,10 +20,12 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "fovea/plan/batch_runner.hpp"
 #include "servable.hpp"
+#include "thread_priority.hpp"
 
 namespace fovea::serve {
 
@@ -32,6 +35,7 @@ struct BatchOptions {
   int64_t max_batch = 8;        // images per forward
   int64_t max_delay_us = 2000;  // how long the first request of a batch waits for company
   int64_t max_queue = 64;       // requests waiting; one more is refused
+  int nice = 5;                 // added to the worker thread's nice value (thread_priority.hpp)
 };
 
 // What a request gets back: its rows of the batch's logits, or why it failed.
@@ -56,11 +60,36 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  // Queues `input` (N, C, H, W) for `servable`; nothing when the queue is full or stopping.
-  std::optional<std::future<InferenceResult>> submit(std::shared_ptr<const Servable> servable,
-                                                     Tensor<float> input) {
+  // A place in the queue, taken before a request is decoded or parsed, so that a full queue is
+  // refused before any work is done for it. Given back when dropped unused.
+  class Place {
+   public:
+    Place(Place&& other) noexcept : batcher_(std::exchange(other.batcher_, nullptr)) {}
+    Place& operator=(Place&&) = delete;
+    ~Place() {
+      if (batcher_ != nullptr) batcher_->give_back();
+    }
+
+   private:
+    friend class Batcher;
+    explicit Place(Batcher* batcher) : batcher_(batcher) {}
+    Batcher* batcher_;
+  };
+
+  // A place in the queue; nothing when max_queue requests hold one or the batcher is stopping.
+  std::optional<Place> reserve() {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_ || static_cast<int64_t>(queue_.size()) >= options_.max_queue) return {};
+    if (stopping_ || places_taken_ >= options_.max_queue) return {};
+    ++places_taken_;
+    return Place(this);
+  }
+
+  // Queues `input` (N, C, H, W) for `servable` in the place reserved for it.
+  std::future<InferenceResult> submit(Place place, std::shared_ptr<const Servable> servable,
+                                      Tensor<float> input) {
+    FOVEA_CHECK(place.batcher_ == this, "Batcher::submit: the place belongs to another batcher");
+    place.batcher_ = nullptr;  // the job holds the place until its batch is taken
+    std::lock_guard<std::mutex> lock(mutex_);
     Job job{std::move(servable), std::move(input), Clock::now(), {}};
     std::future<InferenceResult> result = job.done.get_future();
     queue_.push_back(std::move(job));
@@ -68,12 +97,14 @@ class Batcher {
     return result;
   }
 
+  // Requests holding a place: waiting in the queue, or being decoded to join it.
   int64_t depth() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return static_cast<int64_t>(queue_.size());
+    return places_taken_;
   }
 
-  // Runs what is queued, then ends the worker. Later submits are refused.
+  // Runs what is queued, then ends the worker. Later reservations are refused; requests that
+  // hold a place must be submitted before the batcher is destroyed.
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -84,6 +115,12 @@ class Batcher {
   }
 
  private:
+  void give_back() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --places_taken_;
+    wake_.notify_all();
+  }
+
   struct Job {
     std::shared_ptr<const Servable> servable;
     Tensor<float> input;
@@ -99,6 +136,7 @@ class Batcher {
   }
 
   void run() {
+    lower_this_thread_priority(options_.nice);
     for (;;) {
       std::vector<Job> batch = next_batch();
       if (batch.empty()) return;
@@ -107,10 +145,11 @@ class Batcher {
   }
 
   // Waits for a first job, then until max_batch images or max_delay after it arrived; takes
-  // the jobs that batch with the first, in order. Empty when stopping with nothing queued.
+  // the jobs that batch with the first, in order. Empty when stopping with nothing left.
   std::vector<Job> next_batch() {
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    // When stopping, the worker ends once nothing is queued and no request holds a place.
+    wake_.wait(lock, [&] { return !queue_.empty() || (stopping_ && places_taken_ == 0); });
     if (queue_.empty()) return {};
     const Clock::time_point deadline =
         queue_.front().enqueued + std::chrono::microseconds(options_.max_delay_us);
@@ -133,6 +172,7 @@ class Batcher {
         images += n;
         batch.push_back(std::move(*it));
         it = queue_.erase(it);
+        --places_taken_;
       } else {
         ++it;
       }
@@ -212,6 +252,7 @@ class Batcher {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> queue_;
+  int64_t places_taken_ = 0;  // by queued jobs and by requests being prepared
   bool stopping_ = false;
   std::unique_ptr<BatchRunner> runner_;
   std::shared_ptr<const Servable> runner_servable_;

@@ -14,11 +14,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "decode_pool.hpp"
 #include "fovea/config.hpp"
 #include "model_slot.hpp"
 #include "top_k.hpp"
@@ -32,30 +34,10 @@ struct ServerOptions {
   int http_threads = 256;
   int64_t max_body_bytes = int64_t{16} << 20;
   int64_t max_image_pixels = 40'000'000;  // a decoded image's pixels (decompression bombs)
-  int decode_slots = 2;  // images decoded at once: each may hold max_image_pixels * 3 bytes
+  int decode_threads = 2;  // images decoded at once: each may hold max_image_pixels * 3 bytes
+  int decode_nice = 10;    // added to the decode threads' nice value (docs/serving.md)
   int read_timeout_s = 5;
   int retry_after_s = 1;
-};
-
-// A counting semaphore (C++17 has none): bounds the memory that concurrent decodes can hold.
-class Slots {
- public:
-  explicit Slots(int count) : free_(count) {}
-  void acquire() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    freed_.wait(lock, [&] { return free_ > 0; });
-    --free_;
-  }
-  void release() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++free_;
-    freed_.notify_one();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  int free_;
 };
 
 class InferenceServer {
@@ -65,7 +47,7 @@ class InferenceServer {
       : options_(std::move(options)),
         batch_(batch),
         metrics_(metrics),
-        decode_slots_(options_.decode_slots) {
+        decode_pool_(options_.decode_threads, options_.decode_nice) {
     for (auto& slot : models)
       models_[slot->source().name] = slot.get();
     configure();
@@ -128,9 +110,9 @@ class InferenceServer {
       metrics_.in_flight.add({}, -1);
       metrics_.requests.add(
           {{"model", model}, {"endpoint", endpoint}, {"code", std::to_string(res.status)}});
-      if (res.status == 200 && (endpoint == "infer" || endpoint == "classify")) {
+      if (endpoint == "infer" || endpoint == "classify") {
         metrics_.request_seconds.observe(
-            {{"model", model}, {"endpoint", endpoint}},
+            {{"model", model}, {"endpoint", endpoint}, {"code", std::to_string(res.status)}},
             std::chrono::duration<double>(Clock::now() - start).count());
       }
     };
@@ -191,18 +173,23 @@ class InferenceServer {
     return servable;
   }
 
-  // Queues the input on the model's batcher and waits; a full queue is answered with 503 and
-  // Retry-After at once, a tensor the model refuses with 400.
-  bool run(ModelSlot& slot, std::shared_ptr<const Servable> servable, Tensor<float> input,
-           Response& res, InferenceResult& result) {
-    auto future = slot.batcher().submit(std::move(servable), std::move(input));
-    if (!future) {
+  // A place in the model's queue, or a 503 with Retry-After, answered before the request's
+  // body is parsed or decoded.
+  std::optional<Batcher::Place> admit(ModelSlot& slot, Response& res) {
+    std::optional<Batcher::Place> place = slot.batcher().reserve();
+    if (!place) {
       metrics_.rejected.add({{"model", slot.source().name}});
       res.set_header("Retry-After", std::to_string(options_.retry_after_s));
       send_error(res, 503, "model '" + slot.source().name + "' has a full queue; retry later");
-      return false;
     }
-    result = future->get();
+    return place;
+  }
+
+  // Queues the input in its place and waits for the batch; a tensor the model refuses is
+  // answered with 400.
+  bool run(ModelSlot& slot, Batcher::Place place, std::shared_ptr<const Servable> servable,
+           Tensor<float> input, Response& res, InferenceResult& result) {
+    result = slot.batcher().submit(std::move(place), std::move(servable), std::move(input)).get();
     metrics_.queue_seconds.observe({{"model", slot.source().name}}, result.queue_seconds);
     if (!result.error.empty()) {
       send_error(res, 400, "the model refused the input: " + result.error);
@@ -237,6 +224,8 @@ class InferenceServer {
     if (slot == nullptr) return;
     auto servable = serving(*slot, res);
     if (!servable) return;
+    std::optional<Batcher::Place> place = admit(*slot, res);
+    if (!place) return;
     int64_t json_length = -1;
     if (req.has_header("Inference-Header-Content-Length")) {
       const std::string text = req.get_header_value("Inference-Header-Content-Length");
@@ -267,7 +256,7 @@ class InferenceServer {
       return;
     }
     InferenceResult result;
-    if (!run(*slot, servable, std::move(request.input), res, result)) return;
+    if (!run(*slot, std::move(*place), servable, std::move(request.input), res, result)) return;
     send_v2_response(request, result, res);
   }
 
@@ -338,24 +327,26 @@ class InferenceServer {
         return;
       }
     }
+    std::optional<Batcher::Place> place = admit(*slot, res);
+    if (!place) return;
     Tensor<float> input;
     try {
-      DecodeLimits limits;
-      limits.max_pixels = options_.max_image_pixels;
-      decode_slots_.acquire();
-      struct Release {
-        Slots& slots;
-        ~Release() { slots.release(); }
-      } release{decode_slots_};
-      const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
-      input = preprocess(decode_image(bytes, req.body.size(), "the request body", limits),
-                         servable->recipe);
+      input =
+          decode_pool_
+              .submit([&] {
+                DecodeLimits limits;
+                limits.max_pixels = options_.max_image_pixels;
+                const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
+                return preprocess(decode_image(bytes, req.body.size(), "the request body", limits),
+                                  servable->recipe);
+              })
+              .get();
     } catch (const Error& e) {
       send_error(res, 400, e.what());
       return;
     }
     InferenceResult result;
-    if (!run(*slot, servable, std::move(input), res, result)) return;
+    if (!run(*slot, std::move(*place), servable, std::move(input), res, result)) return;
     const Tensor<float> probabilities = softmax(result.logits, 1);
     Json best = Json::array();
     for (const int64_t c : examples::top_k(probabilities, 0, topk)) {
@@ -464,7 +455,7 @@ class InferenceServer {
   BatchOptions batch_;
   ServerMetrics& metrics_;
   std::map<std::string, ModelSlot*> models_;
-  Slots decode_slots_;
+  DecodePool decode_pool_;
   std::atomic<bool> ready_{false};
   httplib::Server server_;
 };

@@ -37,7 +37,9 @@ const char* kUsage =
     "usage: fovea_serve (--model-dir DIR | --model NAME=FILE ...) [--host H] [--port N]\n"
     "                   [--threads T] [--max-batch B] [--max-delay-us U] [--queue Q]\n"
     "                   [--max-body-bytes S] [--http-threads N] [--read-timeout S]\n"
-    "                   [--max-image-pixels P] [--drift-reference NAME=FILE ...]\n"
+    "                   [--max-image-pixels P] [--decode-threads N] [--inference-nice N]\n"
+    "                   [--decode-nice N]\n"
+    "                   [--drift-reference NAME=FILE ...]\n"
     "                   [--drift-window W] [--drift-check-every K] [--drift-false-alarm A]\n"
     "  --model NAME=FILE     serve a weights file (FP32 or INT8) as NAME; repeatable\n"
     "  --model-dir DIR       serve every DIR/NAME.safetensors as NAME, with DIR/NAME.drift.json\n"
@@ -52,6 +54,10 @@ const char* kUsage =
     "  --http-threads N      connections served at once (default 256)\n"
     "  --read-timeout S      seconds a connection may stay silent mid-request (default 5)\n"
     "  --max-image-pixels P  larger decoded images get 400 (default 40000000)\n"
+    "  --decode-threads N    threads that decode request images (default 2)\n"
+    "  --inference-nice N    nice value added to inference threads, below the HTTP threads'\n"
+    "                        (default 5; 0: the same)\n"
+    "  --decode-nice N       nice value added to the decode threads (default 10)\n"
     "  --drift-reference NAME=FILE  class and confidence reference for NAME's drift alerts\n"
     "                        (written by fovea_drift_reference); repeatable\n"
     "  --drift-window W      recent predictions compared with the reference (default 2000)\n"
@@ -92,6 +98,9 @@ Args parse_args(int argc, char** argv) {
   options.whole("--http-threads", args.server.http_threads, 1, 10'000);
   options.whole("--read-timeout", args.server.read_timeout_s, 1, 3600);
   options.whole("--max-image-pixels", args.server.max_image_pixels, 1, fovea::kMaxImagePixels);
+  options.whole("--decode-threads", args.server.decode_threads, 1, 256);
+  options.whole("--inference-nice", args.batch.nice, 0, 19);
+  options.whole("--decode-nice", args.server.decode_nice, 0, 19);
   options.whole("--drift-window", args.drift.window, 100, 100'000);
   options.whole("--drift-check-every", args.drift.check_every, 1, 10'000'000);
   options.real("--drift-false-alarm", args.drift.false_alarm, 1e-5, 0.5);
@@ -146,7 +155,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
-    if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
+    // The inference threads (fovea's pool, made here, and each batcher's worker) run below the
+    // HTTP threads' priority; a thread inherits its creator's, so the pool is made on a thread
+    // that lowered its own.
+    std::thread([&] {
+      fovea::serve::lower_this_thread_priority(args.batch.nice);
+      if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
+      (void)fovea::global_thread_pool();
+    }).join();
     fovea::serve::ServerMetrics metrics;
     std::vector<std::unique_ptr<fovea::serve::ModelSlot>> models;
     for (const fovea::serve::ModelSource& source : args.models) {

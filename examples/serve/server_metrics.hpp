@@ -23,8 +23,8 @@ struct ServerMetrics {
   ValueFamily requests{"fovea_requests_total",
                        "HTTP requests answered, by model, endpoint and status code", Kind::counter};
   HistogramFamily request_seconds{"fovea_request_duration_seconds",
-                                  "Time from a request's arrival to its answer, by model and "
-                                  "endpoint (successful inferences only)",
+                                  "Time from a request's arrival (its body read) to its "
+                                  "answer, by model, endpoint (infer, classify) and status code",
                                   latency_buckets()};
   HistogramFamily queue_seconds{"fovea_queue_wait_seconds",
                                 "Time a request waited in its model's queue before its batch ran",

@@ -24,8 +24,11 @@ missing() { echo "drift_real_stream.sh: $1 is missing; build it first" >&2; exit
 [[ -x "$test_drift" ]] || missing "$test_drift"
 [[ -f "$val/labels.txt" ]] || { echo "drift_real_stream.sh: no $val/labels.txt" >&2; exit 2; }
 
+weights="${FOVEA_CACHE:-$HOME/.cache/fovea}/resnet50_v1.safetensors"
 if [[ ! -s "$predictions" ]]; then
   [[ -x "$infer" ]] || missing "$infer"
+  # Exit 77: ctest reports the case as skipped.
+  [[ -f "$weights" ]] || { echo "drift_real_stream.sh: no $weights (bash scripts/run.sh fetches it)" >&2; exit 77; }
   mkdir -p "$cache"
   echo "drift_real_stream.sh: predicting the val photos into $predictions" >&2
   "$infer" --json --threads 2 "$val"/*.JPEG > "$predictions.tmp"

@@ -25,21 +25,27 @@ inline float whole_divisor_of(float scale) {
   return reciprocal ? static_cast<float>(k) : 0.0f;
 }
 
-// Writes img into image n of the (N, 3, H, W) tensor out.
+// Writes img into image n of the (N, 3, H, W) tensor out. A channel's value depends only on
+// its byte, so each channel's 256 values are computed once, with the same float operations
+// (divide by k or multiply by scale, subtract the mean, divide by std), and looked up.
 inline void write_normalized(const Image& img, const Preprocessing& p, Tensor<float>& out,
                              int64_t n) {
   const float divisor = whole_divisor_of(p.scale);
+  const int64_t plane = img.height * img.width;
   for (int64_t c = 0; c < 3; ++c) {
     const int64_t src_c = p.bgr() ? 2 - c : c;
     const float mean = p.mean[static_cast<size_t>(c)];
     const float std = p.std[static_cast<size_t>(c)];
-    for (int64_t y = 0; y < img.height; ++y) {
-      for (int64_t x = 0; x < img.width; ++x) {
-        const float v = static_cast<float>(img.at(y, x, src_c));
-        const float scaled = divisor > 0 ? v / divisor : v * p.scale;
-        out(n, c, y, x) = (scaled - mean) / std;
-      }
+    float table[256];
+    for (int v = 0; v < 256; ++v) {
+      const float value = static_cast<float>(v);
+      const float scaled = divisor > 0 ? value / divisor : value * p.scale;
+      table[v] = (scaled - mean) / std;
     }
+    float* dst = &out(n, c, 0, 0);
+    const uint8_t* src = img.pixels.data() + src_c;
+    for (int64_t i = 0; i < plane; ++i)
+      dst[i] = table[src[i * 3]];
   }
 }
 
