@@ -15,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "fovea/core/tensor.hpp"
 #include "thread_priority.hpp"
 
 namespace fovea::serve {
@@ -44,10 +43,12 @@ class DecodePool {
   DecodePool(const DecodePool&) = delete;
   DecodePool& operator=(const DecodePool&) = delete;
 
-  // Runs `work` on a pool thread; its exception, if any, comes out of the future's get().
-  std::future<Tensor<float>> submit(std::function<Tensor<float>()> work) {
-    std::packaged_task<Tensor<float>()> task(std::move(work));
-    std::future<Tensor<float>> result = task.get_future();
+  // Runs `work` on a pool thread; the future is ready when it has run. `work` keeps its
+  // errors to itself (an exception carried across threads in a future was reported as a race
+  // by TSan, in libstdc++'s uninstrumented reference counting).
+  std::future<void> submit(std::function<void()> work) {
+    std::packaged_task<void()> task(std::move(work));
+    std::future<void> result = task.get_future();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       tasks_.push_back(std::move(task));
@@ -59,7 +60,7 @@ class DecodePool {
  private:
   void run() {
     for (;;) {
-      std::packaged_task<Tensor<float>()> task;
+      std::packaged_task<void()> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
@@ -73,7 +74,7 @@ class DecodePool {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::packaged_task<Tensor<float>()>> tasks_;
+  std::deque<std::packaged_task<void()>> tasks_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

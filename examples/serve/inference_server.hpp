@@ -329,19 +329,25 @@ class InferenceServer {
     std::optional<Batcher::Place> place = admit(*slot, res);
     if (!place) return;
     Tensor<float> input;
-    try {
-      input =
-          decode_pool_
-              .submit([&] {
-                DecodeLimits limits;
-                limits.max_pixels = options_.max_image_pixels;
-                const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
-                return preprocess(decode_image(bytes, req.body.size(), "the request body", limits),
-                                  servable->recipe);
-              })
-              .get();
-    } catch (const Error& e) {
-      send_error(res, 400, e.what());
+    std::string refused, failed;  // a bad image (400), anything else (500)
+    decode_pool_
+        .submit([&] {
+          try {
+            DecodeLimits limits;
+            limits.max_pixels = options_.max_image_pixels;
+            const auto* bytes = reinterpret_cast<const uint8_t*>(req.body.data());
+            input = preprocess(decode_image(bytes, req.body.size(), "the request body", limits),
+                               servable->recipe);
+          } catch (const Error& e) {
+            refused = e.what();
+          } catch (const std::exception& e) {
+            failed = e.what();
+          }
+        })
+        .get();
+    if (!refused.empty() || !failed.empty()) {
+      send_error(res, refused.empty() ? 500 : 400,
+                 refused.empty() ? "internal error: " + failed : refused);
       return;
     }
     InferenceResult result;
