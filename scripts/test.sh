@@ -22,7 +22,8 @@ case $sanitize in
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
     cmake --build build -j"$(nproc)"
     cd build
-    ctest --output-on-failure -LE "slow|cuda" -j"$(nproc)" "$@"
+    # A test without its own TIMEOUT gets 600 s, so a hung one fails instead of stalling the run.
+    ctest --output-on-failure -LE "slow|cuda" -j"$(nproc)" --timeout 600 "$@"
     ;;
   address,undefined | undefined,address | address | undefined | thread)
     # Under the sanitizers a translation unit of the engine takes minutes to compile, so these

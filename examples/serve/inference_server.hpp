@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,9 +59,21 @@ class InferenceServer {
     return server_.bind_to_port(options_.host, options_.port) ? options_.port : -1;
   }
   // Serves until stop(); returns once every connection's request is answered.
-  bool listen() { return server_.listen_after_bind(); }
-  // Stops accepting; listen() returns after the requests in flight are answered.
-  void stop() { server_.stop(); }
+  bool listen() {
+    const bool served = server_.listen_after_bind();
+    listen_returned_ = true;
+    return served;
+  }
+  // Stops accepting; listen() returns after the requests in flight are answered. Callable from
+  // another thread at any time after listen() was started on its own thread.
+  void stop() {
+    // httplib's stop() does nothing until its accept loop has begun, and a stop that came too
+    // early would leave listen() waiting forever (a model that fails to load stops the server
+    // within microseconds), so wait for the loop to start or for listen() to have given up.
+    while (!server_.is_running() && !listen_returned_)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_.stop();
+  }
 
   void set_ready(bool ready) { ready_ = ready; }
 
@@ -462,6 +475,7 @@ class InferenceServer {
   std::map<std::string, ModelSlot*> models_;
   DecodePool decode_pool_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> listen_returned_{false};
   httplib::Server server_;
 };
 
