@@ -1,6 +1,6 @@
 // fovea_report: reports on scans (the prediction files of fovea_scan, or resnet50_infer --json
 // lines), as a JSON file for machines and a self-contained HTML page for people
-// (docs/operations_reports.md).
+// (docs/operations.md).
 //
 //   fovea_report drift --reference SCAN --current SCAN --out DIR
 //       has the model's output changed? Exit status 0 no drift, 1 drift, 2 a usage error or an
