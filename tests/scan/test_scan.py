@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fovea_scan end to end, on a small classifier (serve_test_model: a 10-class ResNet-18 on
+"""fovea_scan end to end, on a small classifier (test_classifier_model: a 10-class ResNet-18 on
 32x32 crops) and photos from ../shared/data/imagenet/val plus corrupt files:
 
 - every good image gets exactly one record, sorted by path, with the fields docs/operations.md
@@ -15,7 +15,7 @@
   probabilities, as Label Studio tasks that fit the labeling config written beside them;
 - --resume of a finished shard does nothing; usage errors exit 2.
 
-    test_scan.py FOVEA_SCAN SERVE_TEST_MODEL WORK_DIR VAL_DIR
+    test_scan.py FOVEA_SCAN TEST_CLASSIFIER_MODEL WORK_DIR VAL_DIR
 """
 import csv
 import json

@@ -4,7 +4,7 @@ each pod's container command (from the manifest, paths mapped to this machine) w
 JOB_COMPLETION_INDEX set, and the Slurm script with the array's variables set, once per shard;
 the shards' records together equal a single-shard scan of the same images.
 
-    test_scan_deploy.py FOVEA_SCAN SERVE_TEST_MODEL DEPLOY_DIR WORK_DIR VAL_DIR
+    test_scan_deploy.py FOVEA_SCAN TEST_CLASSIFIER_MODEL DEPLOY_DIR WORK_DIR VAL_DIR
 """
 import json
 import os

@@ -1,7 +1,7 @@
 """Integration test of fovea_serve: every endpoint and every error code, batching, metrics,
 reloads (by request and SIGHUP, under load), drift wiring and a draining SIGTERM.
 
-    test_serve.py FOVEA_SERVE SERVE_TEST_MODEL WORK_DIR PHOTO
+    test_serve.py FOVEA_SERVE TEST_CLASSIFIER_MODEL WORK_DIR PHOTO
 """
 import json
 import os

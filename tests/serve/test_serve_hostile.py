@@ -4,7 +4,7 @@ the limit (declared and sent), clients that dribble bytes or go silent, and 1,00
 disconnects. Every request gets a 4xx with a JSON error or a closed connection, the server
 keeps answering others throughout, and it ends alive and stops cleanly.
 
-    test_serve_hostile.py FOVEA_SERVE SERVE_TEST_MODEL WORK_DIR PHOTO [--disconnects N]
+    test_serve_hostile.py FOVEA_SERVE TEST_CLASSIFIER_MODEL WORK_DIR PHOTO [--disconnects N]
 """
 import json
 import os

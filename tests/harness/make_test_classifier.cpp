@@ -1,7 +1,7 @@
-// Writes the small classifier the C API tests load: a ResNet-18 with 10 classes on 32x32 crops
-// (fast to load and run), random weights from SEED.
+// Writes the small classifier the server, scan and C API tests load: a ResNet-18 with 10 classes
+// on 32x32 crops (fast enough to run hundreds of images in a test), random weights from SEED.
 //
-//   c_api_test_model OUT.safetensors SEED
+//   test_classifier_model OUT.safetensors SEED
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -12,7 +12,7 @@
 
 int main(int argc, char** argv) try {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: c_api_test_model OUT.safetensors SEED\n");
+    std::fprintf(stderr, "usage: test_classifier_model OUT.safetensors SEED\n");
     return 2;
   }
   fovea::ModelOptions options;
@@ -27,6 +27,6 @@ int main(int argc, char** argv) try {
       {{"architecture", "resnet18"}, {"num_classes", "10"}, {"preprocessing", recipe.to_json()}});
   return 0;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "c_api_test_model: %s\n", e.what());
+  std::fprintf(stderr, "test_classifier_model: %s\n", e.what());
   return 1;
 }
