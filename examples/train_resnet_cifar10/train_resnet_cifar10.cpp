@@ -15,11 +15,10 @@
 // settings. docs/training.md has the two-run, 80-epoch recipe that reaches 88 %.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <string>
 
+#include "cifar10.hpp"
 #include "fovea/data/image_folder.hpp"
 #include "fovea/models/init.hpp"
 #include "fovea/models/resnet_cifar.hpp"
@@ -28,26 +27,6 @@
 #include "training_run.hpp"
 
 using namespace fovea;
-namespace fs = std::filesystem;
-
-namespace {
-
-// The folder holding train/ and test/: DIR itself, or the cache after unpacking DIR's archives.
-std::string dataset_root(const std::string& dir, const std::string& cache) {
-  if (fs::is_directory(dir + "/train") && fs::is_directory(dir + "/test")) return dir;
-  if (fs::is_directory(cache + "/train") && fs::is_directory(cache + "/test")) return cache;
-  fs::create_directories(cache);
-  for (const char* split : {"train", "test"}) {
-    const std::string archive = dir + "/cifar10-jpg-" + split + ".tar.gz";
-    FOVEA_CHECK(fs::exists(archive), "no ", dir, "/", split, "/ folder and no ", archive);
-    const std::string command = "tar -xzf '" + archive + "' -C '" + cache + "'";
-    std::cout << command << "\n";
-    FOVEA_CHECK(std::system(command.c_str()) == 0, "'", command, "' failed");
-  }
-  return cache;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   examples::TrainingRunOptions run;
@@ -79,7 +58,7 @@ int main(int argc, char** argv) {
   if (run.threads > 0) set_num_threads(int(run.threads));
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string root = dataset_root(run.data_dir, cache);
+    const std::string root = examples::cifar10_root(run.data_dir, cache);
     const data::ImageSet train = data::read_image_folder(root + "/train", per_class);
     const data::ImageSet test = data::read_image_folder(
         root + "/test", per_class > 0 ? std::max<int64_t>(per_class / 5, 1) : 0);
@@ -96,10 +75,7 @@ int main(int argc, char** argv) {
     train::FitOptions o;
     run.apply(o);
     o.loss.label_smoothing = label_smoothing;
-    o.augmentation.pad = 4, o.augmentation.random_crop = true;
-    o.augmentation.horizontal_flip = true;
-    o.normalization.mean = {0.485f, 0.456f, 0.406f};
-    o.normalization.std = {0.229f, 0.224f, 0.225f};
+    examples::set_cifar10_recipe(o);
     const int64_t steps = (int64_t(split.train.size()) + run.batch - 1) / run.batch;
     const int64_t warmup = std::min<int64_t>(steps, run.epochs * steps / 2);
     o.schedule = train::linear_warmup(

@@ -9,8 +9,10 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "fovea/nn/dataflow.hpp"
+#include "fovea/nn/keep_indices.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/batchnorm/backward.hpp"
@@ -70,8 +72,13 @@ class BatchNorm2d : public Module {
     return g.input;
   }
 
-  // Folded into the conv before it, a batch norm is nothing to lower.
+  // Folded into the conv before it, a batch norm is nothing to lower. A structure-only graph
+  // (fovea/prune/'s channel groups) lists every batch norm with the value it normalizes.
   int lower(Dataflow& graph, int x) override {
+    if (graph.structure_only()) {
+      graph.note_batchnorm(graph.path(), x);
+      return x;
+    }
     FOVEA_CHECK(folded_, graph.path(), ": BatchNorm2d must be folded into its conv before the ",
                 "model is lowered (prepare_for_inference does it)");
     return x;
@@ -100,6 +107,15 @@ class BatchNorm2d : public Module {
   Tensor<float>& bias() { return bias_; }
   Tensor<float>& running_mean() { return running_mean_; }
   Tensor<float>& running_var() { return running_var_; }
+  // Structured pruning (fovea/prune/): keeps the channels `kept` (increasing indices) of the
+  // scale, shift and running statistics.
+  void keep_channels(const std::vector<int64_t>& kept) {
+    const char* what = "BatchNorm2d channels";
+    weight_ = fovea::detail::keep_indices(weight_, 0, kept, what);
+    bias_ = fovea::detail::keep_indices(bias_, 0, kept, what);
+    running_mean_ = fovea::detail::keep_indices(running_mean_, 0, kept, what);
+    running_var_ = fovea::detail::keep_indices(running_var_, 0, kept, what);
+  }
   bool folded() const { return folded_; }
   void set_folded(bool on) { folded_ = on; }
 

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "fovea/cpu/channels_last.hpp"
 #include "fovea/nn/dataflow.hpp"
+#include "fovea/nn/keep_indices.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/conv2d/backward.hpp"
@@ -114,6 +116,31 @@ class Conv2d : public Module {
     } else {
       std::copy(bias.begin(), bias.end(), bias_.begin());
     }
+  }
+
+  // Structured pruning (fovea/prune/): keeps the output channels `kept` (increasing indices)
+  // and drops the rest from weight and bias. A depthwise conv (groups = in = out channels,
+  // one filter per channel) has its input channels go with them, and its groups shrink to match
+  // (to a plain 1 → 1 conv for a single channel).
+  void keep_output_channels(const std::vector<int64_t>& kept) {
+    FOVEA_CHECK(attrs_.groups == 1 || is_depthwise(), "Conv2d(", describe(),
+                "): only plain and depthwise convs can drop channels");
+    weight_ = fovea::detail::keep_indices(weight_, 0, kept, "Conv2d output channels");
+    if (!bias_.empty()) bias_ = fovea::detail::keep_indices(bias_, 0, kept, "Conv2d bias");
+    if (attrs_.groups != 1) attrs_.groups = static_cast<int64_t>(kept.size());
+    prepared_.reset();
+  }
+  // Keeps the input channels `kept` (increasing indices) of a plain conv; a depthwise conv
+  // drops its inputs through keep_output_channels.
+  void keep_input_channels(const std::vector<int64_t>& kept) {
+    FOVEA_CHECK(attrs_.groups == 1, "Conv2d(", describe(),
+                "): a grouped conv's input channels follow its output channels");
+    weight_ = fovea::detail::keep_indices(weight_, 1, kept, "Conv2d input channels");
+    prepared_.reset();
+  }
+  // One filter per channel: groups = in channels = out channels (more than one).
+  bool is_depthwise() const {
+    return attrs_.groups > 1 && weight_.dim(1) == 1 && weight_.dim(0) == attrs_.groups;
   }
 
   // Keep the kernel's packed weights between calls. Writes through weight() drop them; writes

@@ -95,6 +95,18 @@ class Dataflow {
   const DataflowNode& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
   int output() const { return static_cast<int>(nodes_.size()) - 1; }
 
+  // A graph for tools that read its structure rather than run it (fovea/prune/'s channel
+  // groups): batch norms need not be folded. Each batch norm, folded or not, lowers to nothing
+  // and is listed instead with the value it normalizes. Such a graph is not to be fused or run.
+  struct BatchNormSite {
+    std::string name;  // the module's path
+    int value;         // the value it normalizes
+  };
+  void set_structure_only(bool on) { structure_only_ = on; }
+  bool structure_only() const { return structure_only_; }
+  void note_batchnorm(const std::string& name, int x) { batchnorms_.push_back({name, x}); }
+  const std::vector<BatchNormSite>& batchnorms() const { return batchnorms_; }
+
   // The path of the module being lowered ("" at the root); children extend it.
   const std::string& path() const { return path_; }
   std::string path_of(const std::string& child) const {
@@ -182,6 +194,7 @@ class Dataflow {
   // and a ReLU or ReLU6 into the conv, linear or add before it. The merged op takes the place
   // of the op it absorbed (so the residual is computed before it), keeping the producer's name.
   void fuse() {
+    FOVEA_CHECK(!structure_only_, "dataflow: a structure-only graph cannot be fused");
     const std::vector<int> readers = reader_counts();
     std::vector<bool> dropped(nodes_.size(), false);
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -255,6 +268,8 @@ class Dataflow {
 
   std::vector<DataflowNode> nodes_;
   std::string path_;
+  bool structure_only_ = false;
+  std::vector<BatchNormSite> batchnorms_;  // structure-only graphs
 };
 
 // The dataflow graph of `model`'s inference forward, fused. Batch norms must be folded.

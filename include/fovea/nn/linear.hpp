@@ -3,8 +3,10 @@
 
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "fovea/nn/dataflow.hpp"
+#include "fovea/nn/keep_indices.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/nn/saved_for_backward.hpp"
 #include "fovea/ops/linear/backward.hpp"
@@ -54,6 +56,16 @@ class Linear : public Module {
   Tensor<float>& weight() { return weight_; }
   Tensor<float>& bias() { return bias_; }  // empty when the layer has no bias
   bool has_bias() const { return !bias_.empty(); }
+  // Structured pruning (fovea/prune/): keeps the output features `kept` (increasing indices)
+  // of weight and bias.
+  void keep_output_features(const std::vector<int64_t>& kept) {
+    weight_ = fovea::detail::keep_indices(weight_, 0, kept, "Linear output features");
+    if (!bias_.empty()) bias_ = fovea::detail::keep_indices(bias_, 0, kept, "Linear bias");
+  }
+  // Keeps the input features `kept` (increasing indices).
+  void keep_input_features(const std::vector<int64_t>& kept) {
+    weight_ = fovea::detail::keep_indices(weight_, 1, kept, "Linear input features");
+  }
 
  private:
   Tensor<float> weight_;
