@@ -5,9 +5,18 @@
 #   scripts/test.sh --sanitize address,undefined   a subset of the default tier that runs every
 #                                                  CPU header, under ASan and UBSan (build-asan/)
 #   scripts/test.sh --sanitize thread              the threads suites under TSan (build-tsan/)
+#   scripts/test.sh --target aarch64               the kernel and parity tests cross-built for
+#                                                  AArch64, run under qemu (build-aarch64/;
+#                                                  scripts/test_aarch64.sh)
 # With --sanitize, extra arguments go to each doctest program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--target" ]; then
+  [ "${2:-}" = aarch64 ] || { echo "test.sh: --target takes aarch64, got '${2:-}'" >&2; exit 2; }
+  shift 2
+  exec bash scripts/test_aarch64.sh "$@"
+fi
 
 sanitize=""
 if [ "${1:-}" = "--sanitize" ]; then

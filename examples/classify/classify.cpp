@@ -47,7 +47,8 @@ std::string usage_text() {
       "--bench folds batch norms and caches packed weights (prepare_for_inference),\n"
       "then prints median_ms over ITERS forwards, each taking its activations from one\n"
       "planned arena; --report-memory also prints the peak activation memory of one\n"
-      "forward (weights excluded) and the arena's size; --layout forces the layout the\n"
+      "forward (weights excluded), the arena's size, and the whole footprint: weights,\n"
+      "packed weights and arenas; --layout forces the layout the\n"
       "convs compute in (auto: NHWC, except for batches of models with depthwise\n"
       "convs, which run NCHW)\n"
       "--device cuda runs the model on the GPU (batch norms folded) in --dtype\n"
@@ -219,6 +220,11 @@ int main(int argc, char** argv) {
                     mib(batch_runner->arena_bytes()),
                     static_cast<long long>(batch_runner->arena_served()),
                     static_cast<long long>(batch_runner->arena_from_heap()));
+        // The whole footprint: the weights, what the kernels keep packed, and the arenas.
+        const int64_t weights = fovea::weight_bytes(*model);
+        const int64_t packed = fovea::measure_packed_weights(*model, input.shape());
+        std::printf("weights_mib=%.2f packed_weights_mib=%.2f footprint_mib=%.2f\n", mib(weights),
+                    mib(packed), mib(weights + packed + batch_runner->arena_bytes()));
       }
     }
   } catch (const fovea::Error& e) {

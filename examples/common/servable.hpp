@@ -1,6 +1,6 @@
 // One loaded version of a classifier, as fovea_serve serves it and fovea_scan runs it: the
 // prepared network, its preprocessing recipe, class labels and the identity of the file it came
-// from. Loading checks the file, folds and packs the weights (prepare_for_inference) and runs one
+// from. Loading checks the file, folds and packs the weights (load_model prepares) and runs one
 // warm-up forward, so the first request pays no first-call cost; a Servable is then only read, by
 // any number of threads.
 #pragma once
@@ -11,7 +11,6 @@
 
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
-#include "fovea/plan/inference.hpp"
 #include "imagenet_classes.hpp"
 #include "sha256.hpp"
 
@@ -55,8 +54,7 @@ inline std::shared_ptr<Servable> load_servable(const std::string& name, const st
     servable->recipe =
         Preprocessing::from_json(recipe_it->second, path + " metadata 'preprocessing'");
   }
-  servable->model = std::move(loaded.model);
-  prepare_for_inference(*servable->model);
+  servable->model = std::move(loaded.model);  // prepared for inference by load_model
 
   const Preprocessing& recipe = servable->recipe;
   servable->height = servable->width = recipe.crop;

@@ -21,7 +21,6 @@
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
-#include "fovea/plan/inference.hpp"
 #include "fovea/quant/calibrate.hpp"
 #include "fovea/quant/compile.hpp"
 #include "fovea/quant/model_file.hpp"
@@ -154,10 +153,10 @@ fovea::Preprocessing calibration_recipe(const std::map<std::string, std::string>
 
 int run(const Args& args) {
   if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
+  // Prepared for inference (batch norms folded), as the INT8 compiler wants it.
   fovea::LoadedModel loaded = fovea::load_model(args.weights, args.model);
   FOVEA_CHECK(loaded.architecture != quant::kInt8Architecture, args.weights,
               " is already an INT8 model");
-  fovea::prepare_for_inference(*loaded.model);  // folds the batch norms
   const fovea::Preprocessing recipe = calibration_recipe(loaded.metadata, args);
 
   const std::vector<std::string> files = calibration_files(args.calib, args.calib_images);

@@ -15,7 +15,6 @@
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
-#include "fovea/plan/inference.hpp"
 #include "imagenet_classes.hpp"
 #include "model_device.hpp"
 #include "top_k.hpp"
@@ -163,8 +162,7 @@ int main(int argc, char** argv) {
     }
     if (args.resize >= 0) recipe.resize = args.resize;
     if (args.crop >= 0) recipe.crop = args.crop;
-    model = std::move(loaded.model);
-    fovea::prepare_for_inference(*model);
+    model = std::move(loaded.model);  // prepared for inference by load_model
     runner = std::make_unique<fovea::examples::ModelOnDevice>(
         *model, fovea::examples::parse_device(args.device),
         fovea::examples::parse_device_dtype(args.dtype));

@@ -1,5 +1,6 @@
 // The whole fovea core in one include: tensors, reference ops and their entry points, layers,
-// the model zoo and weight files. Plain C++17, no third-party header. The image pipeline
+// the model zoo, weight files, and the inference plan (load_model prepares models for it;
+// BatchRunner, set_num_threads). Plain C++17, no third-party header. The image pipeline
 // (fovea/image/, needs stb_image) and the CUDA launchers (fovea/cuda/) are included separately.
 #pragma once
 
@@ -43,3 +44,8 @@
 #include "fovea/models/from_file.hpp"
 #include "fovea/models/init.hpp"
 #include "fovea/models/registry.hpp"
+
+#include "fovea/cpu/thread_pool.hpp"
+#include "fovea/plan/activation_memory.hpp"
+#include "fovea/plan/batch_runner.hpp"
+#include "fovea/plan/inference.hpp"

@@ -23,7 +23,6 @@
 #include "fovea/fovea.hpp"
 #include "fovea/image/decode.hpp"
 #include "fovea/image/preprocess.hpp"
-#include "fovea/plan/inference.hpp"
 #include "imagenet_classes.hpp"
 #include "top_k.hpp"
 
@@ -187,8 +186,7 @@ fovea_status fovea_model_load(const char* path, fovea_model** out) {
       m->recipe =
           fovea::Preprocessing::from_json(recipe_it->second, m->path + " metadata 'preprocessing'");
     }
-    m->model = std::move(loaded.model);
-    fovea::prepare_for_inference(*m->model);
+    m->model = std::move(loaded.model);  // prepared for inference by load_model
     m->height = m->width = m->recipe.crop;
     // The warm-up image: the crop, else a square of the resize side, else ImageNet's 224.
     const int64_t side = m->recipe.crop > 0     ? m->recipe.crop

@@ -24,7 +24,6 @@
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
-#include "fovea/plan/inference.hpp"
 #include "image_files.hpp"
 #include "imagenet_classes.hpp"
 #include "top_k.hpp"
@@ -163,8 +162,7 @@ int run(const Args& args) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
-  fovea::LoadedModel loaded = fovea::load_model(args.weights);
-  fovea::prepare_for_inference(*loaded.model);
+  fovea::LoadedModel loaded = fovea::load_model(args.weights);  // prepared for inference
   fovea::Preprocessing recipe;
   const auto recipe_it = loaded.metadata.find("preprocessing");
   if (recipe_it != loaded.metadata.end())

@@ -3,9 +3,14 @@
 weights file, run the same NCHW batch through torchvision and through fovea's `classify`, and
 require max|logit difference| / max|logit| <= the tolerance.
 
+FOVEA_RUN_PREFIX, when set, is put before the classify command: an emulator such as
+"qemu-aarch64 -L /usr/aarch64-linux-gnu" for a cross-built classify (scripts/test.sh --target).
+
 Exit codes: 0 pass, 1 fail, 77 skipped (torch or torchvision missing)."""
 import argparse
+import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -47,7 +52,8 @@ def main():
              "--random-init", "--seed", args.seed, "--out", weights])
         run([sys.executable, tools / "torch_logits.py", "--model", args.model,
              "--weights", weights, "--input", x_path, "--out", want_path])
-        run([args.classify, "--weights", weights, "--input-npy", x_path,
+        prefix = shlex.split(os.environ.get("FOVEA_RUN_PREFIX", ""))
+        run(prefix + [args.classify, "--weights", weights, "--input-npy", x_path,
              "--dump-logits", got_path])
 
         want, got = np.load(want_path).astype(np.float64), np.load(got_path).astype(np.float64)

@@ -99,6 +99,14 @@ TEST_SUITE("threads") {
         check_concurrent(inputs, serial,
                          [&] { return [&](const Tensor<float>& x) { return shared.forward(x); }; });
       }
+      SUBCASE("forward() on batches from every thread") {  // each thread's own plan runner
+        const std::vector<Tensor<float>> inputs = images(3, c.channels, c.side, 3);
+        std::vector<Tensor<float>> serial;
+        for (const Tensor<float>& x : inputs)
+          serial.push_back(shared.forward(x));
+        check_concurrent(inputs, serial,
+                         [&] { return [&](const Tensor<float>& x) { return shared.forward(x); }; });
+      }
       SUBCASE("a BatchRunner per thread") {
         const std::vector<Tensor<float>> inputs = images(3, c.channels, c.side, 3);
         std::vector<Tensor<float>> serial;

@@ -19,8 +19,8 @@ namespace fovea::test {
 template <class Fn>
 void for_each_int8_isa(const Fn& fn) {
   const cpu::Int8Isa saved = cpu::int8_isa_limit();
-  for (cpu::Int8Isa isa : {cpu::Int8Isa::generic, cpu::Int8Isa::avx2, cpu::Int8Isa::avx512vnni}) {
-    if (static_cast<int>(isa) > static_cast<int>(cpu::int8_isa_supported())) continue;
+  for (cpu::Int8Isa isa : cpu::kInt8Isas) {
+    if (cpu::int8_isa_rank(isa) > cpu::int8_isa_rank(cpu::int8_isa_supported())) continue;
     cpu::set_int8_isa_limit(isa);
     fn(isa);
   }

@@ -18,6 +18,7 @@ struct AllocationStats {
   int64_t allocated_bytes = 0;  // all bytes allocated in the window
   int64_t allocations = 0;
   int64_t largest_bytes = 0;  // the largest single allocation
+  int64_t live_bytes = 0;     // counted in the window and still alive when the stats were taken
 };
 
 namespace detail {
@@ -78,7 +79,7 @@ class AllocationWindow {
 
   AllocationStats stats() const {
     const detail::AllocationCounters& c = detail::allocation_counters();
-    return {c.peak.load(), c.allocated.load(), c.count.load(), c.largest.load()};
+    return {c.peak.load(), c.allocated.load(), c.count.load(), c.largest.load(), c.live.load()};
   }
 };
 

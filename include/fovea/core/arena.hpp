@@ -5,8 +5,10 @@
 // size, when it was made, when it was freed) and runs on the heap. At the end of it the arena
 // plans: each allocation freed within the pass gets an offset, larger ones placed first, at the
 // lowest address no allocation with an overlapping lifetime uses (TFLite's greedy-by-size
-// planner); those still alive when the scope closes (the pass's output) stay on the heap. Later
-// passes hand out the planned blocks in allocation order.
+// planner). Those still alive when the scope closes (the pass's output) get two slots of their
+// own past the rest, used in turn, so that a loop's `y = forward(x)`, which holds the last
+// output while it makes the next, allocates nothing; with both slots still held, an output goes
+// to the heap. Later passes hand out the planned blocks in allocation order.
 //
 // A pass that differs from the recorded one is caught, never trusted: a block is only handed
 // out if its size matches the plan and every earlier block planned over its bytes has been
@@ -43,6 +45,7 @@ struct ArenaBlock {
   void* data = nullptr;
   std::shared_ptr<ArenaState> arena;  // the arena that recorded or served it, if any
   int64_t pass = 0, index = -1;       // the pass it was made in and its place in that pass
+  int output_slot = -1;               // for a pass's output served from the arena: 0 or 1
   std::shared_ptr<void> buffer;       // set when the bytes are the arena's
 };
 
@@ -122,9 +125,17 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
     } else if (!diverged_) {
       block.index = next_++;
       if (can_serve(block.index, bytes)) {
-        const Planned& p = plan_[static_cast<size_t>(block.index)];
-        live_[static_cast<size_t>(block.index)] = 1;
-        block.data = static_cast<char*>(buffer_.get()) + p.offset;
+        const size_t i = static_cast<size_t>(block.index);
+        const Planned& p = plan_[i];
+        int64_t offset = p.offset;
+        if (p.output) {
+          block.output_slot = output_live_[0][i] == 0 ? 0 : 1;
+          output_live_[static_cast<size_t>(block.output_slot)][i] = 1;
+          offset += block.output_slot * output_bytes_;
+        } else {
+          live_[i] = 1;
+        }
+        block.data = static_cast<char*>(buffer_.get()) + offset;
         block.buffer = buffer_;
         ++served_;
         return block;
@@ -140,7 +151,11 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
   void give_back(const ArenaBlock& block) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (block.buffer) {
-      if (block.buffer == buffer_ && !recording_) live_[static_cast<size_t>(block.index)] = 0;
+      if (block.buffer == buffer_ && !recording_) {
+        const size_t i = static_cast<size_t>(block.index);
+        (block.output_slot < 0 ? live_ : output_live_[static_cast<size_t>(block.output_slot)])[i] =
+            0;
+      }
       return;
     }
     std::free(block.data);
@@ -154,6 +169,7 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
   };
   struct Planned {
     int64_t bytes = 0, offset = -1;     // offset -1: always from the heap
+    bool output = false;                // alive at the end of the pass: in the output slots
     std::vector<int64_t> must_be_free;  // earlier blocks planned over some of the same bytes
   };
 
@@ -165,6 +181,10 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
     }
     const Planned& p = plan_[static_cast<size_t>(index)];
     if (p.offset < 0) return false;
+    // An output whose two slots are both still held goes to the heap; the plan stays good.
+    if (p.output)
+      return output_live_[0][static_cast<size_t>(index)] == 0 ||
+             output_live_[1][static_cast<size_t>(index)] == 0;
     for (const int64_t earlier : p.must_be_free) {
       if (live_[static_cast<size_t>(earlier)] != 0) {
         diverged_ = true;
@@ -213,11 +233,22 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
           plan_[i].must_be_free.push_back(static_cast<int64_t>(j));
       }
     }
+    // The outputs, side by side past everything else, twice.
+    output_bytes_ = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (recorded_[i].freed >= 0) continue;
+      plan_[i].output = true;
+      plan_[i].offset = total + output_bytes_;
+      output_bytes_ += plan_[i].bytes;
+    }
+    total += 2 * output_bytes_;
     buffer_bytes_ = total;
     buffer_ = std::shared_ptr<void>(
         heap_allocate(static_cast<size_t>(std::max<int64_t>((total + 63) / 64 * 64, 64))),
         [](void* p) { std::free(p); });
     live_.assign(n, 0);
+    for (std::vector<char>& slot : output_live_)
+      slot.assign(n, 0);
     planned_ = true;
   }
 
@@ -225,7 +256,9 @@ class ArenaState : public std::enable_shared_from_this<ArenaState> {
   bool planned_ = false, recording_ = false, diverged_ = false;
   std::vector<Recorded> recorded_;
   std::vector<Planned> plan_;
-  std::vector<char> live_;  // per planned block: handed out in this pass and not yet back
+  std::vector<char> live_;            // per planned block: handed out in this pass and not yet back
+  std::vector<char> output_live_[2];  // per output block and slot: handed out and not yet back
+  int64_t output_bytes_ = 0;          // of one slot's outputs
   std::shared_ptr<void> buffer_;
   int64_t pass_ = 0, buffer_bytes_ = 0, clock_ = 0, next_ = 0, served_ = 0, from_heap_ = 0;
 };

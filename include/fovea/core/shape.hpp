@@ -22,6 +22,12 @@ class Shape {
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims) { assign(dims.begin(), dims.end()); }
   explicit Shape(const std::vector<int64_t>& dims) { assign(dims.begin(), dims.end()); }
+  // The dimensions in [first, last), without a vector's allocation.
+  static Shape from_range(const int64_t* first, const int64_t* last) {
+    Shape shape;
+    shape.assign(first, last);
+    return shape;
+  }
 
   int rank() const { return rank_; }
   int64_t operator[](int i) const { return dims_[static_cast<size_t>(i)]; }

@@ -18,6 +18,7 @@
 #include "fovea/config.hpp"
 #include "fovea/core/allocation_tracker.hpp"
 #include "fovea/core/arena.hpp"
+#include "fovea/core/control_block_pool.hpp"
 #include "fovea/core/dtype.hpp"
 #include "fovea/core/error.hpp"
 #include "fovea/core/limits.hpp"
@@ -51,10 +52,13 @@ inline std::shared_ptr<void> allocate_aligned(size_t bytes) {
   ArenaBlock block = acquire_block(rounded);
   void* p = block.data;
   const uint64_t window = note_allocation(rounded);
-  return std::shared_ptr<void>(p, [block = std::move(block), rounded, window](void*) {
-    note_free(rounded, window);
-    release_block(block);
-  });
+  return std::shared_ptr<void>(
+      p,
+      [block = std::move(block), rounded, window](void*) {
+        note_free(rounded, window);
+        release_block(block);
+      },
+      ControlBlockAllocator<char>());
 }
 
 }  // namespace detail

@@ -163,10 +163,14 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
     });
   }
   const float* input = pads ? padded.data() : call.x.data();
-  std::vector<int64_t> offsets;
+  // The taps' offsets, on the stack for kernels up to 16×16 so that a forward allocates nothing.
+  constexpr int64_t kStackTaps = 256;
+  int64_t stack_offsets[kStackTaps];
+  std::vector<int64_t> heap_offsets(cp.r * cp.s > kStackTaps ? cp.r * cp.s : 0);
+  int64_t* const offsets = heap_offsets.empty() ? stack_offsets : heap_offsets.data();
   for (int64_t r = 0; r < cp.r; ++r)
     for (int64_t s = 0; s < cp.s; ++s)
-      offsets.push_back((r * a.dilation_h * padded_w + s * a.dilation_w) * cp.c);
+      offsets[r * cp.s + s] = (r * a.dilation_h * padded_w + s * a.dilation_w) * cp.c;
   const GemmEpilogue e = detail::nhwc_epilogue(call);
   // A task is one column panel (kGemmNr output channels) over a chunk of output rows, panel
   // outside, rows inside: the panel's weights (taps·C·kGemmNr floats, 590 KB for ResNet-50's
@@ -198,7 +202,7 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
         const detail::TileEpilogue row_tile{
             nullptr, e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
             e.residual != nullptr ? e.residual + y_row + j0 : nullptr, e.ld_residual, e.act};
-        gemm_rows_in_place_row_tiles(x_row, a.stride_w * cp.c, offsets.data(), taps, kc, panel,
+        gemm_rows_in_place_row_tiles(x_row, a.stride_w * cp.c, offsets, taps, kc, panel,
                                      y.data() + y_row + j0, cp.k, first, cols, whole_tiles,
                                      last ? &row_tile : nullptr);
         for (int64_t q0 = whole_tiles * kGemmMr, pixels = 0; q0 < cp.q; q0 += pixels) {
@@ -208,8 +212,8 @@ inline Tensor<float> conv2d_nhwc_direct_run(const Conv2dCall& call) {
               nullptr, e.col_bias != nullptr ? e.col_bias + j0 : nullptr,
               e.residual != nullptr ? e.residual + at : nullptr, e.ld_residual, e.act};
           gemm_rows_in_place_tile(pixels, cols)(x_row + q0 * a.stride_w * cp.c, a.stride_w * cp.c,
-                                                offsets.data(), taps, kc, panel, y.data() + at,
-                                                cp.k, first, cols, last ? &tile : nullptr);
+                                                offsets, taps, kc, panel, y.data() + at, cp.k,
+                                                first, cols, last ? &tile : nullptr);
         }
       }
     }

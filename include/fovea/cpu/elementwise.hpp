@@ -61,6 +61,13 @@ inline Vec pool_larger(Vec v, Vec best) {
   return {_mm512_mask_max_ps(v.v, static_cast<__mmask16>(~is_nan), v.v, best.v)};
 #elif defined(__AVX2__) && defined(__FMA__)
   return {_mm256_blendv_ps(_mm256_max_ps(v.v, best.v), v.v, _mm256_cmp_ps(v.v, v.v, _CMP_UNORD_Q))};
+#elif defined(FOVEA_CPU_NEON)
+  // v where v > best or v != v (NaN); fmax would pick a NaN best over v too.
+  const auto larger = [](float32x4_t v, float32x4_t best) {
+    const uint32x4_t take_v = vorrq_u32(vcgtq_f32(v, best), vmvnq_u32(vceqq_f32(v, v)));
+    return vbslq_f32(take_v, v, best);
+  };
+  return {larger(v.lo, best.lo), larger(v.hi, best.hi)};
 #else
   Vec r;
   for (int i = 0; i < Vec::kLanes; ++i)
@@ -230,7 +237,25 @@ inline void sum_pixels_nhwc(const float* x, int64_t pixels, int64_t stride, int6
       acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_loadu_ps(x + p * stride + i)));
     _mm256_storeu_pd(sums + i, acc);
   }
-#else
+#elif defined(FOVEA_CPU_NEON)
+  // As AVX2's loop: 16 channels in eight registers of two doubles.
+  for (; i + 16 <= count; i += 16) {
+    float64x2_t acc[8];
+    for (float64x2_t& a : acc)
+      a = vdupq_n_f64(0.0);
+    for (int64_t p = 0; p < pixels; ++p) {
+      const float* px = x + p * stride + i;
+      for (int k = 0; k < 4; ++k) {
+        const float32x4_t f = vld1q_f32(px + 4 * k);
+        acc[2 * k] = vaddq_f64(acc[2 * k], vcvt_f64_f32(vget_low_f32(f)));
+        acc[2 * k + 1] = vaddq_f64(acc[2 * k + 1], vcvt_high_f64_f32(f));
+      }
+    }
+    for (int k = 0; k < 8; ++k)
+      vst1q_f64(sums + i + 2 * k, acc[k]);
+  }
+#endif
+#if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
   for (; i + 4 <= count; i += 4) {
     double acc[4] = {0, 0, 0, 0};
     for (int64_t p = 0; p < pixels; ++p) {

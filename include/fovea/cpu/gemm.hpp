@@ -24,10 +24,11 @@ namespace fovea::cpu {
 inline namespace FOVEA_CPU_ISA {
 
 // Register tile: kMr rows × kNv vectors. 12 × 2 zmm uses 24 of AVX-512's 32 registers for
-// accumulators; 6 × 2 ymm uses 12 of AVX2's 16.
+// accumulators; 6 × 2 ymm uses 12 of AVX2's 16; 6 × 2 NEON vectors (pairs of q registers,
+// simd.hpp) use 24 of AArch64's 32, leaving 4 for B's row and the rest for A's broadcasts.
 #if defined(__AVX512F__)
 inline constexpr int kGemmMr = 12;
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif (defined(__AVX2__) && defined(__FMA__)) || defined(FOVEA_CPU_NEON)
 inline constexpr int kGemmMr = 6;
 #else
 inline constexpr int kGemmMr = 4;

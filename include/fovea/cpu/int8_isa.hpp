@@ -8,12 +8,14 @@
 // in every translation unit whatever its -m flags, so these inline definitions cannot break the
 // one-definition rule the way ISA-dependent macros do (STYLE.md section 5).
 //
-// set_int8_isa_limit (or FOVEA_INT8_ISA=generic|avx2|avx512vnni in the environment) caps the
-// choice, so tests can run each path on one machine.
+// set_int8_isa_limit (or FOVEA_INT8_ISA in the environment: generic|avx2|avx512vnni on x86,
+// generic|neon|neon_dotprod on AArch64) caps the choice, so tests can run each path on one
+// machine.
 #pragma once
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "fovea/core/error.hpp"
@@ -23,6 +25,22 @@
 #include <immintrin.h>
 #else
 #define FOVEA_X86 0
+#endif
+
+// AArch64 always has NEON (Advanced SIMD); ARMv8.2's dot product (sdot/udot) is optional before
+// ARMv8.4, so its kernels carry a target attribute and run where Linux reports it
+// (HWCAP_ASIMDDP). The attribute names the whole architecture level because GCC's arm_neon.h
+// declares the dot-product intrinsics under armv8.2-a+dotprod, and an always-inline callee may
+// not need more than its caller has.
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__GNUC__)
+#define FOVEA_INT8_NEON 1
+#define FOVEA_TARGET_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+#else
+#define FOVEA_INT8_NEON 0
 #endif
 
 #if FOVEA_X86 && defined(__GNUC__)
@@ -49,8 +67,25 @@
 
 namespace fovea::cpu {
 
-// In order of preference; each later one runs on fewer machines.
-enum class Int8Isa { generic = 0, avx2 = 1, avx512vnni = 2 };
+// Every INT8 ISA of every architecture; kInt8Isas lists this one's.
+enum class Int8Isa { generic = 0, avx2 = 1, avx512vnni = 2, neon = 3, neon_dotprod = 4 };
+
+// This architecture's ISAs in order of preference; each later one runs on fewer machines.
+#if FOVEA_X86
+inline constexpr Int8Isa kInt8Isas[] = {Int8Isa::generic, Int8Isa::avx2, Int8Isa::avx512vnni};
+#elif FOVEA_INT8_NEON
+inline constexpr Int8Isa kInt8Isas[] = {Int8Isa::generic, Int8Isa::neon, Int8Isa::neon_dotprod};
+#else
+inline constexpr Int8Isa kInt8Isas[] = {Int8Isa::generic};
+#endif
+
+// An ISA's place in kInt8Isas, or -1 for another architecture's: "at most this ISA" compares
+// ranks.
+inline int int8_isa_rank(Int8Isa isa) {
+  for (int i = 0; i < static_cast<int>(std::size(kInt8Isas)); ++i)
+    if (kInt8Isas[i] == isa) return i;
+  return -1;
+}
 
 inline const char* int8_isa_name(Int8Isa isa) {
   switch (isa) {
@@ -60,15 +95,24 @@ inline const char* int8_isa_name(Int8Isa isa) {
       return "avx2";
     case Int8Isa::avx512vnni:
       return "avx512vnni";
+    case Int8Isa::neon:
+      return "neon";
+    case Int8Isa::neon_dotprod:
+      return "neon_dotprod";
   }
   return "?";
 }
 
-// An ISA by its name ("generic", "avx2", "avx512vnni"); throws naming the choices.
+// One of this architecture's ISAs by its name ("generic", "avx2", "avx512vnni" on x86); throws
+// naming the choices.
 inline Int8Isa parse_int8_isa(const std::string& name) {
-  for (Int8Isa isa : {Int8Isa::generic, Int8Isa::avx2, Int8Isa::avx512vnni})
+  std::string choices;
+  for (Int8Isa isa : kInt8Isas) {
     if (name == int8_isa_name(isa)) return isa;
-  fail("INT8 ISA must be generic, avx2 or avx512vnni, got '", name, "'");
+    const bool last = isa == kInt8Isas[std::size(kInt8Isas) - 1];
+    choices += std::string(choices.empty() ? "" : last ? " or " : ", ") + int8_isa_name(isa);
+  }
+  fail("INT8 ISA must be ", choices, ", got '", name, "'");
 }
 
 namespace int8_isa_detail {
@@ -81,13 +125,22 @@ inline Int8Isa detect_int8_isa() {
       __builtin_cpu_supports("avx512vnni"))
     return Int8Isa::avx512vnni;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Int8Isa::avx2;
+#elif FOVEA_INT8_NEON
+#if defined(__ARM_FEATURE_DOTPROD)
+  return Int8Isa::neon_dotprod;  // the build's baseline has it
+#elif defined(__linux__)
+  constexpr unsigned long kHwcapAsimddp = 1ul << 20;  // HWCAP_ASIMDDP, <asm/hwcap.h>
+  return (getauxval(AT_HWCAP) & kHwcapAsimddp) != 0 ? Int8Isa::neon_dotprod : Int8Isa::neon;
+#else
+  return Int8Isa::neon;
+#endif
 #endif
   return Int8Isa::generic;
 }
 
 inline Int8Isa limit_from_environment() {
   const char* v = std::getenv("FOVEA_INT8_ISA");
-  return v != nullptr && *v != '\0' ? parse_int8_isa(v) : Int8Isa::avx512vnni;
+  return v != nullptr && *v != '\0' ? parse_int8_isa(v) : kInt8Isas[std::size(kInt8Isas) - 1];
 }
 
 inline Int8Isa& int8_isa_limit_slot() {
@@ -113,8 +166,9 @@ inline Int8Isa int8_isa_limit() {
 
 // Whether kernels written for `isa` may run: the CPU has it and the limit allows it.
 inline bool int8_isa_usable(Int8Isa isa) {
-  return static_cast<int>(isa) <= static_cast<int>(int8_isa_supported()) &&
-         static_cast<int>(isa) <= static_cast<int>(int8_isa_limit());
+  const int rank = int8_isa_rank(isa);
+  return rank >= 0 && rank <= int8_isa_rank(int8_isa_supported()) &&
+         rank <= int8_isa_rank(int8_isa_limit());
 }
 
 // Whether byte permutes across a whole vector (AVX-512 VBMI, which every VNNI core from Ice Lake

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fovea {
@@ -35,10 +36,12 @@ inline KernelPolicy& kernel_policy_slot() {
   return policy;
 }
 
+// Looked up by string_view (std::less<>), so that recording a kernel allocates nothing once
+// its names are in the maps: an inference forward is meant to allocate nothing at all.
 struct KernelLog {
   std::mutex mutex;
-  std::map<std::string, std::string> last;  // op -> name of the kernel that ran last
-  std::map<std::string, int64_t> counts;    // kernel name -> times run
+  std::map<std::string, std::string, std::less<>> last;  // op -> the kernel that ran last
+  std::map<std::string, int64_t, std::less<>> counts;    // kernel name -> times run
 };
 
 inline KernelLog& kernel_log() {
@@ -56,11 +59,15 @@ inline KernelPolicy kernel_policy() {
 }
 
 // Notes that `kernel` ran for `op`; entry points call it once per call.
-inline void record_kernel(const std::string& op, const std::string& kernel) {
+inline void record_kernel(std::string_view op, std::string_view kernel) {
   detail::KernelLog& log = detail::kernel_log();
   std::lock_guard<std::mutex> lock(log.mutex);
-  log.last[op] = kernel;
-  ++log.counts[kernel];
+  auto last = log.last.find(op);
+  if (last == log.last.end()) last = log.last.emplace(std::string(op), std::string()).first;
+  last->second.assign(kernel.data(), kernel.size());
+  auto count = log.counts.find(kernel);
+  if (count == log.counts.end()) count = log.counts.emplace(std::string(kernel), 0).first;
+  ++count->second;
 }
 
 // The kernel that ran last for `op` ("conv2d", "linear", …), or "" if none has.
@@ -75,7 +82,7 @@ inline std::string last_kernel(const std::string& op) {
 inline std::map<std::string, int64_t> kernel_counts() {
   detail::KernelLog& log = detail::kernel_log();
   std::lock_guard<std::mutex> lock(log.mutex);
-  return log.counts;
+  return {log.counts.begin(), log.counts.end()};
 }
 
 inline void reset_kernel_log() {

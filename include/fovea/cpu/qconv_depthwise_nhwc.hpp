@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -25,13 +26,15 @@ struct QDepthwisePacked {
   int64_t k = 0, k_padded = 0, taps = 0;
   std::vector<int32_t> weights;
   quant::QConvRequant requant;
-  // avx512vnni only: the taps in quads (vpdpbusd sums 4 taps of a channel), for blocks of 64
-  // channels in the order the byte shuffles leave them (quad_channel), with the per-channel
-  // requantization values in the same order.
+  // avx512vnni and neon_dotprod: the taps in quads (vpdpbusd and sdot sum 4 taps of a channel).
+  // avx512vnni: for blocks of 64 channels in the order the byte shuffles leave them
+  // (quad_channel), with the per-channel requantization values in the same order.
   int64_t quads = 0;
   std::vector<int8_t> quad_weights;  // [block][quad][j][64]
   std::vector<int32_t> quad_bias;    // [block][j][16]
   std::vector<float> quad_multiplier;
+  // AArch64, s8: neon [tap][k_padded]; neon_dotprod [block of 16 channels][quad][16][4 taps].
+  std::vector<int8_t> neon_weights;
 };
 
 // The channel of a 64-channel block that lane slot (128-bit lane L, dword i) of the j-th
@@ -73,6 +76,20 @@ inline std::shared_ptr<QDepthwisePacked> pack_qdepthwise(const quant::QConvLayer
                                                   t % 4)] = w.data()[k * p->taps + t];
         }
   }
+  if (isa == Int8Isa::neon) {
+    p->neon_weights.assign(static_cast<size_t>(p->taps * p->k_padded), 0);
+    for (int64_t k = 0; k < p->k; ++k)
+      for (int64_t t = 0; t < p->taps; ++t)
+        p->neon_weights[static_cast<size_t>(t * p->k_padded + k)] = w.data()[k * p->taps + t];
+  } else if (isa == Int8Isa::neon_dotprod) {
+    p->quads = (p->taps + 3) / 4;
+    p->neon_weights.assign(static_cast<size_t>(p->k_padded / 16 * p->quads * 64), 0);
+    for (int64_t k = 0; k < p->k; ++k)
+      for (int64_t t = 0; t < p->taps; ++t)
+        p->neon_weights[static_cast<size_t>(((k / 16 * p->quads + t / 4) * 16 + k % 16) * 4 +
+                                            t % 4)] = w.data()[k * p->taps + t];
+  }
+  if (reads_flipped_activations(isa)) add_flip_correction(p->requant, w);
   return p;
 }
 
@@ -202,6 +219,79 @@ FOVEA_TARGET_AVX2 inline void qdepthwise_pixel_avx2(const uint8_t* const* taps,
 FOVEA_SILENCE_MAYBE_UNINITIALIZED_END
 #endif  // FOVEA_INT8_SIMD
 
+#if FOVEA_INT8_NEON
+
+// The bytes of 16 channels from x, the first `valid` of them (the rest read as 0 and meet zero
+// weights), as s8 values x − 128: the packing's bias holds the correction
+// (add_flip_correction), as in the GEMM tiles (qgemm_tile_neon.hpp).
+inline int8x16_t load_flipped_channels(const uint8_t* x, int64_t valid) {
+  uint8x16_t v;
+  if (valid >= 16) {
+    v = vld1q_u8(x);
+  } else {
+    uint8_t lanes[16] = {};
+    std::memcpy(lanes, x, static_cast<size_t>(valid));
+    v = vld1q_u8(lanes);
+  }
+  return vreinterpretq_s8_u8(veorq_u8(v, vdupq_n_u8(0x80)));
+}
+
+// One output pixel's 16-channel blocks: smull forms 8 exact s16 products, saddw widens them
+// into the int32 sums, four vectors of 4 channels in order.
+inline void qdepthwise_pixel_neon(const uint8_t* const* taps, const QDepthwisePacked& p,
+                                  const QGemmOutput& o, int64_t row) {
+  for (int64_t k = 0; k < p.k; k += 16) {
+    const int64_t valid = std::min<int64_t>(16, p.k - k);
+    int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    const int8_t* w = p.neon_weights.data() + k;
+    for (int64_t t = 0; t < p.taps; ++t) {
+      const int8x16_t x = load_flipped_channels(taps[t] + k, valid);
+      const int8x16_t wv = vld1q_s8(w + t * p.k_padded);
+      const int16x8_t lo = vmull_s8(vget_low_s8(x), vget_low_s8(wv));
+      const int16x8_t hi = vmull_high_s8(x, wv);
+      acc[0] = vaddw_s16(acc[0], vget_low_s16(lo));
+      acc[1] = vaddw_high_s16(acc[1], lo);
+      acc[2] = vaddw_s16(acc[2], vget_low_s16(hi));
+      acc[3] = vaddw_high_s16(acc[3], hi);
+    }
+    for (int j = 0; j < 4 && 4 * j < valid; ++j)
+      store_vector_neon(o, acc[j], row, k + 4 * j, std::min<int64_t>(4, valid - 4 * j));
+  }
+}
+
+// The same with sdot, 4 taps at a time: zipping the 4 taps' 16 bytes (bytes, then pairs) leaves
+// channels 4j … 4j + 3's (tap 0, 1, 2, 3) quads in vector j, in channel order, which is how the
+// weights are packed. taps[] holds quads · 4 pointers (those past the layer's taps meet zero
+// weights).
+FOVEA_TARGET_DOTPROD inline void qdepthwise_pixel_neon_dotprod(const uint8_t* const* taps,
+                                                               const QDepthwisePacked& p,
+                                                               const QGemmOutput& o, int64_t row) {
+  for (int64_t k = 0, block = 0; k < p.k; k += 16, ++block) {
+    const int64_t valid = std::min<int64_t>(16, p.k - k);
+    int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    const int8_t* w = p.neon_weights.data() + block * p.quads * 64;
+    for (int64_t q = 0; q < p.quads; ++q, w += 64) {
+      int8x16_t x[4];
+      for (int i = 0; i < 4; ++i)
+        x[i] = load_flipped_channels(taps[4 * q + i] + k, valid);
+      const int16x8_t pair01_lo = vreinterpretq_s16_s8(vzip1q_s8(x[0], x[1]));
+      const int16x8_t pair01_hi = vreinterpretq_s16_s8(vzip2q_s8(x[0], x[1]));
+      const int16x8_t pair23_lo = vreinterpretq_s16_s8(vzip1q_s8(x[2], x[3]));
+      const int16x8_t pair23_hi = vreinterpretq_s16_s8(vzip2q_s8(x[2], x[3]));
+      const int8x16_t quad[4] = {vreinterpretq_s8_s16(vzip1q_s16(pair01_lo, pair23_lo)),
+                                 vreinterpretq_s8_s16(vzip2q_s16(pair01_lo, pair23_lo)),
+                                 vreinterpretq_s8_s16(vzip1q_s16(pair01_hi, pair23_hi)),
+                                 vreinterpretq_s8_s16(vzip2q_s16(pair01_hi, pair23_hi))};
+      for (int j = 0; j < 4; ++j)
+        acc[j] = vdotq_s32(acc[j], quad[j], vld1q_s8(w + 16 * j));
+    }
+    for (int j = 0; j < 4 && 4 * j < valid; ++j)
+      store_vector_neon(o, acc[j], row, k + 4 * j, std::min<int64_t>(4, valid - 4 * j));
+  }
+}
+
+#endif  // FOVEA_INT8_NEON
+
 }  // namespace detail
 
 // Runs the depthwise conv of `cp` (NHWC u8 input) with packed weights into `out`.
@@ -212,7 +302,9 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
                                       static_cast<uint8_t>(x_zero_point));
   const Conv2dAttrs& a = cp.attrs;
   // The quad kernel takes u8 outputs without a residual; the rest take the plain form.
-  const bool quads = p.quads > 0 && out.residual == nullptr && out.out_float == nullptr;
+  const bool quads = p.isa == Int8Isa::avx512vnni && p.quads > 0 && out.residual == nullptr &&
+                     out.out_float == nullptr;
+  (void)quads;  // x86 only
   // Output columns whose whole window lies inside the image: [q_first, q_last).
   const int64_t q_first = std::min(cp.q, (a.pad_left + a.stride_w - 1) / a.stride_w);
   const int64_t q_last = std::max(
@@ -237,6 +329,11 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
         }
       }
       const int64_t row = (image * cp.p + op) * cp.q + oq;
+#if FOVEA_INT8_NEON
+      if (p.isa == Int8Isa::neon_dotprod)
+        for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
+          taps[t] = taps[0];  // met by zero weights
+#endif
 #if FOVEA_INT8_SIMD
       if (quads) {
         for (size_t t = static_cast<size_t>(p.taps); t < taps.size(); ++t)
@@ -259,6 +356,15 @@ inline void qconv_depthwise_nhwc_run(const uint8_t* x, const Conv2dParams& cp,
         }
         if (p.isa == Int8Isa::avx2) {
           detail::qdepthwise_pixel_avx2(taps.data(), p, out, row + i);
+          continue;
+        }
+#elif FOVEA_INT8_NEON
+        if (p.isa == Int8Isa::neon_dotprod) {
+          detail::qdepthwise_pixel_neon_dotprod(taps.data(), p, out, row + i);
+          continue;
+        }
+        if (p.isa == Int8Isa::neon) {
+          detail::qdepthwise_pixel_neon(taps.data(), p, out, row + i);
           continue;
         }
 #endif

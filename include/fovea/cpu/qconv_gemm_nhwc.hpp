@@ -20,6 +20,7 @@
 #include "fovea/core/tensor.hpp"
 #include "fovea/cpu/int8_isa.hpp"
 #include "fovea/cpu/qgemm_tile.hpp"
+#include "fovea/cpu/qgemm_tile_neon.hpp"
 #include "fovea/cpu/thread_pool.hpp"
 #include "fovea/ops/conv2d/params.hpp"
 #include "fovea/quant/qconv_layer.hpp"
@@ -39,6 +40,9 @@ inline QGemmGeometry qgemm_geometry(Int8Isa isa) {
       return {4, 16, 4, 6};
     case Int8Isa::avx2:
       return {2, 8, 3, 4};
+    case Int8Isa::neon:
+    case Int8Isa::neon_dotprod:
+      return {4, 4, 4, 4};  // qgemm_tile_neon.hpp
     case Int8Isa::generic:
       break;
   }
@@ -73,6 +77,24 @@ struct QGemmPacked {
   AlignedBytes data;
   quant::QConvRequant requant;
 };
+
+// Whether an ISA's kernels read u8 activations as s8 (x − 128): AArch64's, which have only
+// s8 × s8 and u8 × u8 products (qgemm_tile_neon.hpp).
+inline bool reads_flipped_activations(Int8Isa isa) {
+  return isa == Int8Isa::neon || isa == Int8Isa::neon_dotprod;
+}
+
+// Adds 128 · Σ w over each output channel's weights to its bias, for kernels that sum
+// (x − 128) · w: the sums then come out as Σ x · w.
+inline void add_flip_correction(quant::QConvRequant& r, const Tensor<int8_t>& w) {
+  const int64_t per_channel = w.numel() / w.dim(0);
+  for (int64_t k = 0; k < w.dim(0); ++k) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < per_channel; ++i)
+      sum += w.data()[k * per_channel + i];
+    r.bias[static_cast<size_t>(k)] += 128 * sum;
+  }
+}
 
 // Whether a kernel's work is worth handing to the other threads: splitting a loop costs them a
 // wake-up and a wait at its end, a few microseconds, which MobileNetV2's small 7×7 and 14×14
@@ -150,6 +172,7 @@ inline std::shared_ptr<QGemmPacked> pack_qgemm(const quant::QConvLayer& layer, I
           }
   }
   p->requant = quant::derive_requant(layer);
+  if (reads_flipped_activations(isa)) add_flip_correction(p->requant, w);
   return p;
 }
 
@@ -167,6 +190,19 @@ inline QTileFn qgemm_tile_for(Int8Isa isa, int vectors) {
   if (isa == Int8Isa::avx2) {
     static constexpr QTileFn kTiles[] = {qgemm_tile_avx2<4, 1>, qgemm_tile_avx2<4, 2>,
                                          qgemm_tile_avx2<4, 3>};
+    return kTiles[vectors - 1];
+  }
+#endif
+#if FOVEA_INT8_NEON
+  if (isa == Int8Isa::neon_dotprod) {
+    static constexpr QTileFn kTiles[] = {
+        qgemm_tile_neon_dotprod<4, 1>, qgemm_tile_neon_dotprod<4, 2>, qgemm_tile_neon_dotprod<4, 3>,
+        qgemm_tile_neon_dotprod<4, 4>};
+    return kTiles[vectors - 1];
+  }
+  if (isa == Int8Isa::neon) {
+    static constexpr QTileFn kTiles[] = {qgemm_tile_neon<4, 1>, qgemm_tile_neon<4, 2>,
+                                         qgemm_tile_neon<4, 3>, qgemm_tile_neon<4, 4>};
     return kTiles[vectors - 1];
   }
 #endif
@@ -230,11 +266,13 @@ inline void qconv_gemm_nhwc_run(const uint8_t* x, const Conv2dParams& cp, const 
   const int64_t rows = cp.n * cp.p * cp.q;
   const int64_t tiles = (rows + mr - 1) / mr;
   const int64_t blocks = static_cast<int64_t>(p.block_vectors.size());
-  // A GEMM runs about 0.3 (VNNI) to 0.05 (generic) multiply-adds per picosecond on one core.
+  // A GEMM runs about 0.3 (VNNI) to 0.05 (generic) multiply-adds per picosecond on one core;
+  // the NEON figures are estimates (docs/embedding.md, ARM builds), not yet measured.
   const double multiply_adds = static_cast<double>(rows) * p.k * p.taps * p.steps * g.group;
-  const double per_microsecond = p.isa == Int8Isa::avx512vnni ? 3e5
-                                 : p.isa == Int8Isa::avx2     ? 1e5
-                                                              : 5e4;
+  const double per_microsecond = p.isa == Int8Isa::avx512vnni     ? 3e5
+                                 : p.isa == Int8Isa::avx2         ? 1e5
+                                 : p.isa == Int8Isa::neon_dotprod ? 1e5
+                                                                  : 5e4;
   const bool threaded = worth_threads(multiply_adds / per_microsecond);
   const bool pointwise = cp.r == 1 && cp.s == 1 && a.stride_h == 1 && a.stride_w == 1 &&
                          a.pad_top == 0 && a.pad_left == 0;

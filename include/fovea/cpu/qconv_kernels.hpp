@@ -91,9 +91,13 @@ inline const std::vector<QConvKernel>& qconv2d_kernels() {
   static const std::vector<QConvKernel> table = {
       detail::qconv_gemm_row<Int8Isa::avx512vnni>(30),
       detail::qconv_gemm_row<Int8Isa::avx2>(20),
+      detail::qconv_gemm_row<Int8Isa::neon_dotprod>(30),
+      detail::qconv_gemm_row<Int8Isa::neon>(20),
       detail::qconv_gemm_row<Int8Isa::generic>(10),
       detail::qconv_depthwise_row<Int8Isa::avx512vnni>(35),
       detail::qconv_depthwise_row<Int8Isa::avx2>(25),
+      detail::qconv_depthwise_row<Int8Isa::neon_dotprod>(35),
+      detail::qconv_depthwise_row<Int8Isa::neon>(25),
       detail::qconv_depthwise_row<Int8Isa::generic>(15),
   };
   return table;

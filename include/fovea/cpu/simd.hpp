@@ -1,9 +1,10 @@
 // The SIMD vector type the CPU kernels are written in, chosen at compile time from the compiler's
-// target macros (AVX-512F, then AVX2 with FMA, else a plain-C++ fallback), as Eigen does.
+// target macros (AVX-512F, then AVX2 with FMA, then AArch64's NEON, else a plain-C++ fallback),
+// as Eigen does.
 //
 // Everything that depends on the choice lives in an inline namespace named after the ISA
-// (fovea::cpu::avx512, ::avx2, ::generic). Two translation units built with different -m flags
-// then define differently named symbols, so the linker can never swap an AVX-512 copy of a
+// (fovea::cpu::avx512, ::avx2, ::neon, ::generic). Two translation units built with different -m
+// flags then define differently named symbols, so the linker can never swap an AVX-512 copy of a
 // kernel into code meant for a CPU without it (the ODR pitfall of STYLE.md section 5).
 #pragma once
 
@@ -14,6 +15,8 @@
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
 #endif
 
 // For hot kernels that must get a function (and a register allocation) of their own.
@@ -30,6 +33,10 @@
 #define FOVEA_CPU_ISA avx512
 #elif defined(__AVX2__) && defined(__FMA__)
 #define FOVEA_CPU_ISA avx2
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define FOVEA_CPU_ISA neon
+// For the few kernels with ISA-specific code outside this file (register-tile shapes, pools).
+#define FOVEA_CPU_NEON 1
 #else
 #define FOVEA_CPU_ISA generic
 #endif
@@ -311,6 +318,137 @@ inline void transpose(Vec (&rows)[8]) {
     rows[m].v = _mm256_permute2f128_ps(quads[m], quads[4 + m], 0x20);
     rows[4 + m].v = _mm256_permute2f128_ps(quads[m], quads[4 + m], 0x31);
   }
+}
+
+#elif defined(FOVEA_CPU_NEON)
+
+inline constexpr const char* kIsaName = "neon";
+
+// Eight floats as two 128-bit q registers, rather than one: the kernels' register tiles and
+// loops were shaped for AVX2's eight lanes, and AArch64's 32 q registers hold twice AVX2's 16
+// ymm's worth of floats, so the same shapes fit with room to spare (gemm.hpp's 6 × 2-vector tile
+// is 24 q accumulators, 4 for B and 1–2 for A's broadcasts). A single q register would need a
+// 12-row tile to fill the file, and the GEMM's column microkernel holds a panel column (kGemmMr
+// rows) in one vector. Every operation is two instructions, which the compiler schedules freely.
+struct Vec {
+  static constexpr int kLanes = 8;
+  float32x4_t lo, hi;
+  static Vec zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+  static Vec broadcast(float x) { return {vdupq_n_f32(x), vdupq_n_f32(x)}; }
+  static Vec load(const float* p) { return {vld1q_f32(p), vld1q_f32(p + 4)}; }
+  void store(float* p) const {
+    vst1q_f32(p, lo);
+    vst1q_f32(p + 4, hi);
+  }
+  // The first n lanes (0 < n <= kLanes) from or to memory; other lanes read as 0 and are not
+  // written, so a vector can end at the edge of a buffer. NEON has no masked loads; a stack copy
+  // is what compilers make of the masked forms' fallbacks too.
+  static Vec load_first(const float* p, int64_t n) {
+    alignas(16) float lanes[8] = {};
+    std::copy(p, p + n, lanes);
+    return load(lanes);
+  }
+  void store_first(float* p, int64_t n) const {
+    alignas(16) float lanes[8];
+    store(lanes);
+    std::copy(lanes, lanes + n, p);
+  }
+};
+// One fused multiply-add per lane, rounded once, as _mm256_fmadd_ps: the same bits as AVX2.
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+  return {vfmaq_f32(c.lo, a.lo, b.lo), vfmaq_f32(c.hi, a.hi, b.hi)};
+}
+inline Vec operator+(Vec a, Vec b) {
+  return {vaddq_f32(a.lo, b.lo), vaddq_f32(a.hi, b.hi)};
+}
+inline Vec operator-(Vec a, Vec b) {
+  return {vsubq_f32(a.lo, b.lo), vsubq_f32(a.hi, b.hi)};
+}
+inline Vec operator*(Vec a, Vec b) {
+  return {vmulq_f32(a.lo, b.lo), vmulq_f32(a.hi, b.hi)};
+}
+inline Vec operator-(Vec a) {
+  return {vnegq_f32(a.lo), vnegq_f32(a.hi)};
+}
+// a > b ? a : b and a < b ? a : b, lane by lane: x86's maxps and minps (b on a tie or a NaN),
+// which the kernels' NaN handling was written against, where NEON's fmax would return the NaN.
+inline Vec max(Vec a, Vec b) {
+  return {vbslq_f32(vcgtq_f32(a.lo, b.lo), a.lo, b.lo),
+          vbslq_f32(vcgtq_f32(a.hi, b.hi), a.hi, b.hi)};
+}
+inline Vec min(Vec a, Vec b) {
+  return {vbslq_f32(vcltq_f32(a.lo, b.lo), a.lo, b.lo),
+          vbslq_f32(vcltq_f32(a.hi, b.hi), a.hi, b.hi)};
+}
+// 1 / x to about 1e-7: frecpe's 8-bit estimate and two Newton steps (frecps is 2 − x·r, fused),
+// a few times faster than a division. Finite x only, as on x86.
+inline float32x4_t reciprocal_q(float32x4_t x) {
+  float32x4_t r = vrecpeq_f32(x);
+  r = vmulq_f32(r, vrecpsq_f32(x, r));
+  return vmulq_f32(r, vrecpsq_f32(x, r));
+}
+inline Vec reciprocal(Vec x) {
+  return {reciprocal_q(x.lo), reciprocal_q(x.hi)};
+}
+// The sum of the lanes, always added in the same order: AVX2's ((l0+l4) + (l2+l6)) + ((l1+l5) +
+// (l3+l7)).
+inline float reduce_add(Vec a) {
+  const float32x4_t four = vaddq_f32(a.lo, a.hi);
+  const float32x2_t two = vadd_f32(vget_low_f32(four), vget_high_f32(four));
+  return vpadds_f32(two);
+}
+// e^-x of kN vectors in place, as on AVX2 and with the same bits (detail::exp_reduced and the
+// exponent-field trick described there): clamp to [-88.37, 87.3], n + 127 rounded by adding
+// 1.5·2^23 + 127, shifted into 2^n's exponent field. NaN stays NaN (fmax and fmin keep it).
+// Always inlined, for the reason given on AVX2.
+FOVEA_ALWAYS_INLINE float32x4_t exp_negated_scale(float32x4_t& x, float32x4_t& n) {
+  constexpr float kRounder = 12582912.0f + 127.0f;
+  x = vminq_f32(vdupq_n_f32(87.3365447504f), vmaxq_f32(vdupq_n_f32(-88.3762626647949f), x));
+  const float32x4_t rounded =
+      vfmaq_f32(vdupq_n_f32(kRounder), x, vdupq_n_f32(-1.44269504088896341f));
+  n = vsubq_f32(rounded, vdupq_n_f32(kRounder));
+  return vreinterpretq_f32_s32(vshlq_n_s32(vreinterpretq_s32_f32(rounded), 23));
+}
+template <int kN>
+FOVEA_ALWAYS_INLINE void exp_negated(Vec (&x)[kN]) {
+  Vec n[kN], scale[kN];
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i) {
+    scale[i].lo = exp_negated_scale(x[i].lo, n[i].lo);
+    scale[i].hi = exp_negated_scale(x[i].hi, n[i].hi);
+  }
+  detail::exp_reduced<-1>(x, n);
+#pragma GCC unroll 8
+  for (int i = 0; i < kN; ++i)
+    x[i] = x[i] * scale[i];
+}
+
+// The even and odd elements of the 2·kLanes floats lo, hi (lo first): a row split by column
+// parity, as a stride-2 convolution reads it. uzp1/uzp2 take even/odd lanes of a register pair.
+inline void deinterleave(Vec lo, Vec hi, Vec& even, Vec& odd) {
+  even = {vuzp1q_f32(lo.lo, lo.hi), vuzp1q_f32(hi.lo, hi.hi)};
+  odd = {vuzp2q_f32(lo.lo, lo.hi), vuzp2q_f32(hi.lo, hi.hi)};
+}
+// The 4 × 4 floats in r transposed: 32-bit then 64-bit transposes of register pairs.
+inline void transpose_q(float32x4_t& r0, float32x4_t& r1, float32x4_t& r2, float32x4_t& r3) {
+  const float32x4_t t0 = vtrn1q_f32(r0, r1), t1 = vtrn2q_f32(r0, r1);
+  const float32x4_t t2 = vtrn1q_f32(r2, r3), t3 = vtrn2q_f32(r2, r3);
+  const auto d = [](float32x4_t x) { return vreinterpretq_f64_f32(x); };
+  const auto f = [](float64x2_t x) { return vreinterpretq_f32_f64(x); };
+  r0 = f(vtrn1q_f64(d(t0), d(t2)));
+  r1 = f(vtrn1q_f64(d(t1), d(t3)));
+  r2 = f(vtrn2q_f64(d(t0), d(t2)));
+  r3 = f(vtrn2q_f64(d(t1), d(t3)));
+}
+// rows[i] lane j becomes rows[j] lane i: 8 × 8 floats as four 4 × 4 blocks, each transposed in
+// place, the two off-diagonal blocks swapped.
+inline void transpose(Vec (&rows)[8]) {
+  transpose_q(rows[0].lo, rows[1].lo, rows[2].lo, rows[3].lo);
+  transpose_q(rows[0].hi, rows[1].hi, rows[2].hi, rows[3].hi);
+  transpose_q(rows[4].lo, rows[5].lo, rows[6].lo, rows[7].lo);
+  transpose_q(rows[4].hi, rows[5].hi, rows[6].hi, rows[7].hi);
+  for (int i = 0; i < 4; ++i)
+    std::swap(rows[i].hi, rows[4 + i].lo);
 }
 
 #else

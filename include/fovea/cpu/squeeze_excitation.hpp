@@ -66,7 +66,8 @@ inline void excitation_gates(float* gates, int64_t n, int64_t c, const Tensor<fl
                              const Tensor<float>& fc2_b, ActivationKind act,
                              ActivationKind scale_act) {
   const int64_t s = fc1_w.dim(0);
-  std::vector<float> hidden(static_cast<size_t>(s));
+  // A tensor, not a vector: from the pass's arena, so a planned forward allocates nothing.
+  Tensor<float> hidden = Tensor<float>::uninitialized(Shape{s});
   for (int64_t image = 0; image < n; ++image) {
     float* g = gates + image * c;
     dense_layer(fc1_w.data(), fc1_b.data(), g, c, s, act, hidden.data());
@@ -97,16 +98,16 @@ inline Tensor<float> squeeze_excitation_nchw(const Tensor<float>& x, const Tenso
   // Several planes per task when planes are small, so task overhead stays negligible.
   const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(hw, 1));
   const int64_t tasks = (planes + per_task - 1) / per_task;
-  std::vector<float> gates(static_cast<size_t>(planes));
+  Tensor<float> gates = Tensor<float>::uninitialized(Shape{planes});
   parallel_for(0, tasks, [&](int64_t task) {
     for (int64_t p = task * per_task; p < std::min(planes, (task + 1) * per_task); ++p)
-      gates[static_cast<size_t>(p)] = detail::plane_sum(x.data() + p * hw, hw) / float(hw);
+      gates.data()[p] = detail::plane_sum(x.data() + p * hw, hw) / float(hw);
   });
   detail::excitation_gates(gates.data(), n, c, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   Tensor<float> y = Tensor<float>::uninitialized(x.shape());
   parallel_for(0, tasks, [&](int64_t task) {
     for (int64_t p = task * per_task; p < std::min(planes, (task + 1) * per_task); ++p)
-      detail::scale_plane(x.data() + p * hw, gates[static_cast<size_t>(p)], hw, y.data() + p * hw);
+      detail::scale_plane(x.data() + p * hw, gates.data()[p], hw, y.data() + p * hw);
   });
   return y;
 }
@@ -114,12 +115,14 @@ inline Tensor<float> squeeze_excitation_nchw(const Tensor<float>& x, const Tenso
 // The gates of an NHWC x, [N, C]: scale_act(fc2(act(fc1(channel means)))), the means by
 // detail::channel_means_nhwc. For squeeze_excitation_nhwc below, and for a caller that folds the
 // gates into the next 1×1 conv's weights (conv2d_nhwc_pointwise_gated_run).
-inline std::vector<float> squeeze_excitation_gates_nhwc(
-    const Tensor<float>& x, const Tensor<float>& fc1_w, const Tensor<float>& fc1_b,
-    const Tensor<float>& fc2_w, const Tensor<float>& fc2_b, ActivationKind act,
-    ActivationKind scale_act) {
+inline Tensor<float> squeeze_excitation_gates_nhwc(const Tensor<float>& x,
+                                                   const Tensor<float>& fc1_w,
+                                                   const Tensor<float>& fc1_b,
+                                                   const Tensor<float>& fc2_w,
+                                                   const Tensor<float>& fc2_b, ActivationKind act,
+                                                   ActivationKind scale_act) {
   const int64_t n = x.dim(0), c = x.dim(1);
-  std::vector<float> gates(static_cast<size_t>(n * c));
+  Tensor<float> gates = Tensor<float>::uninitialized(Shape{n, c});
   detail::channel_means_nhwc(x, gates.data());
   detail::excitation_gates(gates.data(), n, c, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   return gates;
@@ -132,7 +135,7 @@ inline Tensor<float> squeeze_excitation_nhwc(const Tensor<float>& x, const Tenso
                                              const Tensor<float>& fc2_b, ActivationKind act,
                                              ActivationKind scale_act) {
   const int64_t n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
-  const std::vector<float> gates =
+  const Tensor<float> gates =
       squeeze_excitation_gates_nhwc(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   Tensor<float> y = Tensor<float>::uninitialized(x.shape(), Layout::nhwc);
   const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(c, 1));

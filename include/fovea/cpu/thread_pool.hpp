@@ -4,6 +4,10 @@
 // Kernels split their work into independent output tiles and call parallel_for over tile
 // indices; no reduction is ever split across threads, so results are bit-identical whatever the
 // thread count. A parallel_for issued from inside a worker runs serially on that worker.
+//
+// Built with FOVEA_SINGLE_THREAD defined to 1 (the CMake option of that name), for single-core
+// targets: every pool has one thread, the caller, so no thread is ever started and every loop
+// runs inline; asking for more threads is an error.
 #pragma once
 
 #include <algorithm>
@@ -12,7 +16,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "fovea/core/error.hpp"
+#include "fovea/core/function_ref.hpp"
 
 namespace fovea {
 
@@ -30,6 +34,8 @@ class ThreadPool {
   explicit ThreadPool(int threads) : threads_(std::max(threads, 1)) {
     FOVEA_CHECK(threads_ <= kMaxThreads, "a thread pool of ", threads_,
                 " threads is over the limit of ", kMaxThreads);
+    FOVEA_CHECK(!kSingleThreaded || threads_ == 1, "a thread pool of ", threads_,
+                " threads in a build for one thread (FOVEA_SINGLE_THREAD)");
     try {
       for (int i = 1; i < threads_; ++i)
         workers_.emplace_back([this, i] { work(i); });
@@ -39,17 +45,30 @@ class ThreadPool {
     }
   }
   static constexpr int kMaxThreads = 1024;
+#if defined(FOVEA_SINGLE_THREAD) && FOVEA_SINGLE_THREAD
+  static constexpr bool kSingleThreaded = true;
+#else
+  static constexpr bool kSingleThreaded = false;
+#endif
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool() { stop_workers(); }
+  ~ThreadPool() {
+    stop_workers();
+  }
 
-  int size() const { return threads_; }
+  int size() const {
+    return threads_;
+  }
 
   // Whether this thread is running a parallel_for's body, where a nested loop runs serially.
-  static bool inside_loop() { return inside_worker(); }
+  static bool inside_loop() {
+    return inside_worker();
+  }
   // Inside a loop's body: which of the pool's threads runs it, in [0, size()); the caller is 0.
   // Bodies index per-thread scratch space with it.
-  static int thread_index() { return worker_index(); }
+  static int thread_index() {
+    return worker_index();
+  }
 
   // Calls fn(i) once for every i in [begin, end), spread over the pool; returns when all are
   // done. The first exception thrown by fn is rethrown here. A loop of exactly one index per
@@ -58,7 +77,7 @@ class ThreadPool {
   // cache. Claimed one by one, either thread could take either half, and the next layer read
   // half its input from the other core: MobileNetV2's 14×14 depthwise convs ran twice as long
   // at two threads.
-  void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
+  void parallel_for(int64_t begin, int64_t end, FunctionRef<void(int64_t)> fn) {
     if (end <= begin) return;
     if (threads_ == 1 || end - begin == 1 || inside_worker()) {
       for (int64_t i = begin; i < end; ++i)
@@ -199,7 +218,7 @@ class ThreadPool {
   std::mutex run_mutex_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  const std::function<void(int64_t)>* job_ = nullptr;
+  const FunctionRef<void(int64_t)>* job_ = nullptr;
   std::atomic<int64_t> next_{0};
   int64_t begin_ = 0, end_ = 0;
   bool one_per_thread_ = false;
@@ -213,6 +232,7 @@ class ThreadPool {
 namespace detail {
 
 inline int default_thread_count() {
+  if (ThreadPool::kSingleThreaded) return 1;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
@@ -253,7 +273,7 @@ inline int num_threads() {
   return global_thread_pool().size();
 }
 
-inline void parallel_for(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn) {
+inline void parallel_for(int64_t begin, int64_t end, FunctionRef<void(int64_t)> fn) {
   global_thread_pool().parallel_for(begin, end, fn);
 }
 
@@ -266,8 +286,7 @@ inline int threads_available() {
 // there are fewer indices), for loops whose neighbouring indices write neighbouring memory: one
 // thread then owns each stretch, where parallel_for's one-index tasks would alternate threads
 // along it.
-inline void parallel_for_parts(int64_t begin, int64_t end,
-                               const std::function<void(int64_t, int64_t)>& fn) {
+inline void parallel_for_parts(int64_t begin, int64_t end, FunctionRef<void(int64_t, int64_t)> fn) {
   const int64_t count = end - begin;
   const int64_t parts = std::min<int64_t>(threads_available(), count);
   parallel_for(0, parts, [&](int64_t part) {

@@ -21,6 +21,7 @@ class GraphModel : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (Tensor<float> y; run_planned(x, y)) return y;  // prepared for inference
     FOVEA_CHECK(graph_.inputs().size() == 1 && graph_.outputs().size() == 1,
                 "GraphModel::forward needs a graph with one input and one output, this one has ",
                 graph_.inputs().size(), " and ", graph_.outputs().size(), "; call run()");

@@ -202,6 +202,7 @@ class ResNet : public nn::Module {
   }
 
   Tensor<float> forward(const Tensor<float>& x) override {
+    if (Tensor<float> y; run_planned(x, y)) return y;  // prepared for inference
     Tensor<float> y = !training() && bn1_->folded()
                           ? maxpool_->forward(conv1_->forward_fused(x, detail::kReluEpilogue))
                           : maxpool_->forward(relu_->forward(bn1_->forward(conv1_->forward(x))));

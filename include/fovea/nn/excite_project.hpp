@@ -30,7 +30,7 @@ inline Tensor<float> excite_project(const Tensor<float>& y, SqueezeExcitation& s
     if (pk != nullptr && residual_fits && cpu::conv2d_nhwc_gating_pays(pp)) {
       static const std::string gated =
           std::string("conv2d_f32_nhwc_pointwise_gated_") + cpu::kIsaName;
-      const std::vector<float> gates = se.gates_nhwc(y);
+      const Tensor<float> gates = se.gates_nhwc(y);
       record_kernel("conv2d", gated);
       const std::shared_ptr<const void> packed = projection.prepared_weights(*pk, pp);
       const Conv2dEpilogue epilogue{ActivationKind::identity, residual};

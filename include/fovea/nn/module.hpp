@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "fovea/core/arena.hpp"
 #include "fovea/core/error.hpp"
 #include "fovea/core/tensor.hpp"
 
@@ -28,6 +29,14 @@ struct NamedTensor {
   Tensor<float>* tensor;
   TensorRole role;
   Tensor<float>* grad = nullptr;  // set by named_parameters_with_grads() only
+};
+
+// How a model prepared for inference runs its forwards (plan/planned_forward.hpp): each call in
+// planned activation arenas, a batch's images side by side on the threads.
+class ForwardPlan {
+ public:
+  virtual ~ForwardPlan() = default;
+  virtual Tensor<float> run(const Tensor<float>& x) = 0;
 };
 
 class Module {
@@ -142,6 +151,9 @@ class Module {
   }
   bool training() const { return training_; }
 
+  // Set by prepare_for_inference on the model it prepares; nullptr takes the plan away.
+  void set_forward_plan(std::unique_ptr<ForwardPlan> plan) { forward_plan_ = std::move(plan); }
+
   // An indented, torch-like listing of the module tree.
   std::string summary() const {
     std::ostringstream out;
@@ -150,6 +162,16 @@ class Module {
   }
 
  protected:
+  // A whole model's forward() begins with `if (Tensor<float> y; run_planned(x, y)) return y;`,
+  // so a model prepared for inference runs every call through its plan. The plan calls
+  // forward() again inside an arena scope, where this returns false and the layers run. So does
+  // a call already inside the caller's own ArenaScope or BatchRunner, or in training mode.
+  bool run_planned(const Tensor<float>& x, Tensor<float>& y) {
+    if (forward_plan_ == nullptr || training_ || detail::active_arena() != nullptr) return false;
+    y = forward_plan_->run(x);
+    return true;
+  }
+
   // Drops whatever this module derived from its own parameters; see parameters_changed().
   virtual void on_parameters_changed() {}
   void register_parameter(std::string name, Tensor<float>* t) {
@@ -193,6 +215,7 @@ class Module {
   std::vector<std::unique_ptr<Tensor<float>>> grads_;  // parallel to tensors_, made on demand
   std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
   bool training_ = false;
+  std::unique_ptr<ForwardPlan> forward_plan_;
 };
 
 }  // namespace fovea::nn

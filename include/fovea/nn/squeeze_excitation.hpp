@@ -77,7 +77,7 @@ class SqueezeExcitation : public Module {
 
   // The gates scale_act(fc2(act(fc1(mean of x)))) of an NHWC x, [N, C]: forward(x) is x times
   // them (nn/excite_project.hpp folds them into the next conv's weights instead).
-  std::vector<float> gates_nhwc(const Tensor<float>& x) const {
+  Tensor<float> gates_nhwc(const Tensor<float>& x) const {
     FOVEA_CHECK(x.rank() == 4 && x.layout() == Layout::nhwc,
                 "SqueezeExcitation::gates_nhwc wants a rank-4 NHWC tensor, got ", x.shape(), " in ",
                 layout_name(x.layout()));

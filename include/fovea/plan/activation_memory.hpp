@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "fovea/core/allocation_tracker.hpp"
+#include "fovea/core/arena.hpp"
 #include "fovea/core/error.hpp"
 #include "fovea/core/shape.hpp"
 #include "fovea/core/tensor.hpp"
@@ -24,6 +25,10 @@ namespace fovea {
 inline AllocationStats measure_activation_peak(nn::Module& model, const Shape& input_shape) {
   // A training-mode forward keeps activations for backward, which is not what is measured here.
   FOVEA_CHECK(!model.training(), "measure_activation_peak needs a model in inference mode");
+  // Inside an arena scope a prepared model runs its layers on the whole batch instead of its
+  // plan; a scope's first pass only records, so every allocation still goes to the heap.
+  ActivationArena recording_only;
+  ArenaScope scope(recording_only);
   model.forward(Tensor<float>(input_shape));  // packs weights and grows per-thread buffers
   AllocationWindow window;
   {
@@ -31,6 +36,26 @@ inline AllocationStats measure_activation_peak(nn::Module& model, const Shape& i
     const Tensor<float> output = model.forward(input);
   }
   return window.stats();
+}
+
+// Bytes of the model's parameters and buffers, as loaded (after prepare_for_inference: folded).
+inline int64_t weight_bytes(nn::Module& model) {
+  int64_t bytes = 0;
+  for (const nn::NamedTensor& t : model.named_tensors())
+    bytes += t.tensor->numel() * static_cast<int64_t>(sizeof(float));
+  return bytes;
+}
+
+// Bytes a prepared model keeps besides its weights once it has run at `input_shape`: the convs'
+// packed weights, and the per-thread packing buffers kernels keep. Drops the packed copies and
+// measures a forward that makes them again.
+inline int64_t measure_packed_weights(nn::Module& model, const Shape& input_shape) {
+  FOVEA_CHECK(!model.training(), "measure_packed_weights needs a model in inference mode");
+  model.parameters_changed();
+  const Tensor<float> input(input_shape);
+  AllocationWindow window;
+  model.forward(input);  // the output is freed at once: what stays alive is kept by the model
+  return window.stats().live_bytes;
 }
 
 }  // namespace fovea

@@ -68,8 +68,11 @@ class BatchRunner {
     const auto forward_steps = [&](const Tensor<float>& x, int64_t begin, int64_t end) {
       return stepwise != nullptr ? stepwise->forward_steps(x, begin, end) : model_.forward(x);
     };
-    std::vector<Tensor<float>> early(static_cast<size_t>(images));
-    std::vector<int64_t> early_steps(static_cast<size_t>(images));
+    // The per-image lists are members, so that a repeated forward reuses their memory; they
+    // are emptied on the way out, since a tensor kept past the pass would spoil its arena's plan.
+    const Parts parts(*this, images, threads);
+    std::vector<Tensor<float>>& early = early_;
+    std::vector<int64_t>& early_steps = early_steps_;
     const auto run_early = [&](int64_t i, ActivationArena& arena) {
       ArenaScope scope(arena);
       Tensor<float> y = batch.batch_slice(i, 1);
@@ -97,7 +100,7 @@ class BatchRunner {
       ArenaScope scope(arena);
       return forward_steps(stack(early, begin, end), split, steps);
     };
-    std::vector<Tensor<float>> late(side_by_side > 0 ? static_cast<size_t>(threads) : 0);
+    std::vector<Tensor<float>>& late = late_;
     if (side_by_side > 0) {
       const int64_t share = side_by_side / threads;
       parallel_for(0, threads, [&](int64_t t) {
@@ -118,6 +121,28 @@ class BatchRunner {
   int64_t arena_from_heap() const { return sum(&ActivationArena::from_heap); }
 
  private:
+  // Sizes the per-image lists for a forward (their capacity stays for the next) and empties
+  // them when it ends, however it ends.
+  class Parts {
+   public:
+    Parts(BatchRunner& runner, int64_t images, int threads) : runner_(runner) {
+      runner_.early_.resize(static_cast<size_t>(images));
+      runner_.early_steps_.resize(static_cast<size_t>(images));
+      runner_.late_.reserve(static_cast<size_t>(threads) + 1);
+      runner_.late_.resize(static_cast<size_t>(images / threads > 0 && threads > 1 ? threads : 0));
+    }
+    ~Parts() {
+      for (Tensor<float>& t : runner_.early_)
+        t = Tensor<float>();
+      runner_.late_.clear();
+    }
+    Parts(const Parts&) = delete;
+    Parts& operator=(const Parts&) = delete;
+
+   private:
+    BatchRunner& runner_;
+  };
+
   // Steps whose input planes hold at most this many pixels (14×14) run on a batch.
   static constexpr int64_t kBatchedPlanePixels = 196;
 
@@ -160,6 +185,8 @@ class BatchRunner {
 
   nn::Module& model_;
   std::vector<ActivationArena> early_arenas_, late_arenas_;
+  std::vector<Tensor<float>> early_, late_;
+  std::vector<int64_t> early_steps_;
 };
 
 }  // namespace fovea

@@ -1,6 +1,8 @@
 // prepare_for_inference: the load-time steps of the CPU inference path, applied once to a
-// model whose weights are final: batch norms folded into their convs, and every conv told to
-// keep its kernel's packed weights, so packing happens once per layer instead of per call.
+// model whose weights are final: batch norms folded into their convs, every conv told to keep
+// its kernel's packed weights, so packing happens once per layer instead of per call, and the
+// model's forward() sent through a PlannedForward (planned arenas, images side by side).
+// load_model does this by default.
 //
 // Folding also switches the zoo's blocks to their fused path: ResNet's conv + ReLU + residual
 // add, and MobileNetV2's and EfficientNet's conv + activation and projection + input, each in
@@ -25,6 +27,7 @@
 #include "fovea/nn/conv2d.hpp"
 #include "fovea/nn/module.hpp"
 #include "fovea/plan/fold_batchnorm.hpp"
+#include "fovea/plan/planned_forward.hpp"
 
 namespace fovea {
 
@@ -90,6 +93,7 @@ inline InferencePlanReport prepare_for_inference(
     report.channels_last_max_batch = kChannelsLastMaxBatch;
   }
   detail::set_channels_last(model, report.channels_last_max_batch);
+  model.set_forward_plan(std::make_unique<PlannedForward>(model));
   return report;
 }
 

@@ -72,7 +72,10 @@ class QuantizedModel : public nn::Module {
       }
   }
 
-  Tensor<float> forward(const Tensor<float>& x) override { return run(x, nullptr); }
+  Tensor<float> forward(const Tensor<float>& x) override {
+    if (Tensor<float> y; run_planned(x, y)) return y;  // prepared for inference
+    return run(x, nullptr);
+  }
 
   // forward, calling `observe` with every op's float output. Every op must be FP32.
   Tensor<float> forward_observed(const Tensor<float>& x, const ValueObserver& observe) {

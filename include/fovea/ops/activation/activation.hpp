@@ -15,7 +15,8 @@ inline Tensor<float> activation(const Tensor<float>& x, ActivationKind kind) {
     record_kernel("activation", "activation_reference");
     return activation_reference(x, kind);
   }
-  record_kernel("activation", std::string("activation_f32_") + cpu::kIsaName);
+  static const std::string kernel = std::string("activation_f32_") + cpu::kIsaName;
+  record_kernel("activation", kernel);
   return cpu::activation_f32(x, kind);
 }
 

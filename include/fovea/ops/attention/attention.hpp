@@ -22,11 +22,13 @@ inline Tensor<float> squeeze_excitation(const Tensor<float>& x, const Tensor<flo
   detail::check_squeeze_excitation_shapes(x.shape(), fc1_w.shape(), fc1_b.shape(), fc2_w.shape(),
                                           fc2_b.shape());
   if (x.layout() == Layout::nhwc) {
-    record_kernel("squeeze_excitation",
-                  std::string("squeeze_excitation_f32_nhwc_") + cpu::kIsaName);
+    static const std::string kernel = std::string("squeeze_excitation_f32_nhwc_") + cpu::kIsaName;
+    record_kernel("squeeze_excitation", kernel);
     return cpu::squeeze_excitation_nhwc(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
   }
-  record_kernel("squeeze_excitation", std::string("squeeze_excitation_f32_nchw_") + cpu::kIsaName);
+  static const std::string nchw_kernel =
+      std::string("squeeze_excitation_f32_nchw_") + cpu::kIsaName;
+  record_kernel("squeeze_excitation", nchw_kernel);
   return cpu::squeeze_excitation_nchw(x, fc1_w, fc1_b, fc2_w, fc2_b, act, scale_act);
 }
 

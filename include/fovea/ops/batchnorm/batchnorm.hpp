@@ -21,7 +21,8 @@ inline Tensor<float> batchnorm(const Tensor<float>& x, const Tensor<float>& gamm
   }
   detail::check_batchnorm_arguments(x.shape(), gamma.shape(), beta.shape(), mean.shape(),
                                     var.shape(), eps);
-  record_kernel("batchnorm", std::string("batchnorm_f32_nchw_") + cpu::kIsaName);
+  static const std::string kernel = std::string("batchnorm_f32_nchw_") + cpu::kIsaName;
+  record_kernel("batchnorm", kernel);
   return cpu::batchnorm_inference_nchw(x, gamma, beta, mean, var, eps);
 }
 

@@ -15,7 +15,8 @@ namespace fovea {
 
 inline Tensor<float> add(const Tensor<float>& a, const Tensor<float>& b) {
   if (kernel_policy() == KernelPolicy::best && a.shape() == b.shape() && a.layout() == b.layout()) {
-    record_kernel("add", std::string("add_f32_same_shape_") + cpu::kIsaName);
+    static const std::string kernel = std::string("add_f32_same_shape_") + cpu::kIsaName;
+    record_kernel("add", kernel);
     return cpu::add_same_shape(a, b);
   }
   record_kernel("add", "add_reference");

@@ -14,13 +14,13 @@ template <class T>
 Tensor<T> flatten(const Tensor<T>& x, int start_dim = 1) {
   FOVEA_CHECK(x.rank() >= 1, "flatten needs a tensor of rank 1 or more, got ", x.shape());
   const int start = detail::normalize_axis(start_dim, x.rank(), "flatten");
-  std::vector<int64_t> dims(x.shape().begin(), x.shape().begin() + start);
-  int64_t merged = 1;
+  int64_t dims[kMaxRank];
+  std::copy(x.shape().begin(), x.shape().begin() + start, dims);
+  dims[start] = 1;
   for (int i = start; i < x.rank(); ++i)
-    merged *= x.dim(i);
-  dims.push_back(merged);
+    dims[start] *= x.dim(i);
   const Tensor<T> rows = x.layout() == Layout::nchw ? x : x.to_layout(Layout::nchw);
-  return rows.reshape(Shape(dims));
+  return rows.reshape(Shape::from_range(dims, dims + start + 1));
 }
 
 }  // namespace fovea

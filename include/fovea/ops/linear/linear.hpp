@@ -16,7 +16,8 @@ inline Tensor<float> linear(const Tensor<float>& x, const Tensor<float>& weight,
     record_kernel("linear", "linear_reference");
     return linear_reference(x, weight, bias);
   }
-  record_kernel("linear", std::string("linear_f32_") + cpu::kIsaName);
+  static const std::string kernel = std::string("linear_f32_") + cpu::kIsaName;
+  record_kernel("linear", kernel);
   return cpu::linear_f32(x, weight, bias);
 }
 

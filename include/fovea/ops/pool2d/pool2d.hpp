@@ -14,21 +14,30 @@ namespace fovea {
 
 namespace detail {
 
-// Whether x takes the CPU path; records `<kernel>_<nchw|nhwc>_<isa>` or the reference.
-inline bool use_cpu_pool(const Tensor<float>& x, const char* kernel) {
+// The name recorded for a pool kernel: `<kernel>_<nchw|nhwc>_<isa>`, made once per kernel.
+struct PoolKernelNames {
+  explicit PoolKernelNames(const char* kernel)
+      : nchw(std::string(kernel) + "_nchw_" + cpu::kIsaName),
+        nhwc(std::string(kernel) + "_nhwc_" + cpu::kIsaName) {}
+  std::string nchw, nhwc;
+};
+
+// Whether x takes the CPU path; records the kernel's name or the reference.
+inline bool use_cpu_pool(const Tensor<float>& x, const PoolKernelNames& kernel) {
   if (kernel_policy() == KernelPolicy::best && x.rank() == 4) {
-    const char* layout = x.layout() == Layout::nhwc ? "_nhwc_" : "_nchw_";
-    record_kernel("pool2d", std::string(kernel) + layout + cpu::kIsaName);
+    record_kernel("pool2d", x.layout() == Layout::nhwc ? kernel.nhwc : kernel.nchw);
     return true;
   }
-  record_kernel("pool2d", "pool2d_reference");
+  static const std::string reference = "pool2d_reference";
+  record_kernel("pool2d", reference);
   return false;
 }
 
 }  // namespace detail
 
 inline Tensor<float> max_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs) {
-  if (detail::use_cpu_pool(x, "max_pool2d_f32")) {
+  static const detail::PoolKernelNames names("max_pool2d_f32");
+  if (detail::use_cpu_pool(x, names)) {
     const Pool2dParams pp = Pool2dParams::make(x.shape(), attrs, "max_pool2d");
     return x.layout() == Layout::nhwc ? cpu::max_pool2d_nhwc(x, pp) : cpu::max_pool2d_nchw(x, pp);
   }
@@ -40,8 +49,9 @@ inline Tensor<float> avg_pool2d(const Tensor<float>& x, const Pool2dAttrs& attrs
 }
 
 inline Tensor<float> adaptive_avg_pool2d(const Tensor<float>& x, int64_t out_h, int64_t out_w) {
+  static const detail::PoolKernelNames names("global_avg_pool2d_f32");
   if (out_h == 1 && out_w == 1 && x.rank() == 4 && x.dim(2) > 0 && x.dim(3) > 0 &&
-      detail::use_cpu_pool(x, "global_avg_pool2d_f32"))
+      detail::use_cpu_pool(x, names))
     return x.layout() == Layout::nhwc ? cpu::global_avg_pool2d_nhwc(x)
                                       : cpu::global_avg_pool2d_nchw(x);
   return adaptive_avg_pool2d_reference(x, out_h, out_w);
