@@ -1,10 +1,11 @@
-// prune: structured channel pruning of a weights file (docs/pruning.md), with optional
-// fine-tuning on CIFAR-10, and a before/after report of MACs, parameters, file size, latency
-// and accuracy.
+// prune: structured channel pruning, or unstructured and 2:4 sparsity, of a weights file
+// (docs/pruning.md), with optional fine-tuning on CIFAR-10, and a before/after report of MACs,
+// parameters, file size, latency and accuracy.
 //
 //   prune --weights r50.safetensors --method l1 --target-macs 0.5 --out r50_half.safetensors
 //   prune --weights r20.safetensors --method taylor --target-macs 0.5 --round 4
 //         --data ../shared/data/cifar10 --epochs 2 --threads 1 --out r20_half.safetensors
+//   prune --weights r50.safetensors --method magnitude --sparsity 0.9 --out r50_sparse.safetensors
 //
 // The pruned file names its widths in its metadata, so classify, accuracy, quantize and
 // load_model take it like any other weights file.
@@ -17,29 +18,40 @@
 #include <string>
 #include <vector>
 
+#include "calibration_photos.hpp"
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
+#include "fovea/image/preprocess.hpp"
+#include "fovea/prune/reestimate.hpp"
+#include "fovea/prune/sparse/sparse_io.hpp"
 #include "fovea/prune/target.hpp"
 #include "fovea/prune/widths.hpp"
+#include "fovea/quant/calibrate.hpp"
 #include "latency.hpp"
 #include "prune_data.hpp"
 #include "prune_report.hpp"
+#include "prune_sparse.hpp"
 
 namespace {
 
 using namespace fovea;
 
 struct PruneArgs {
-  std::string weights, model, method, out, data, cache = "cifar10-cache";
+  std::string weights, model, method, out, data, cache = "cifar10-cache", calib;
   double target_macs = -1, sparsity = -1;  // exactly one is given
   bool global = false;
   int64_t multiple = 8;
-  int64_t epochs = 0, batch = 128, taylor_batches = 8;
+  int64_t epochs = 0, batch = 128, taylor_batches = 8, train_images = 0, patience = 0;
+  int64_t calib_images = 1024;
   double lr = 0.01;
   int64_t image_size = 0;  // 0: 32 for CIFAR models and LeNet-5, else 224
   int64_t bench = 5, threads = 0;
   uint64_t seed = 1;
 };
+
+bool sparse_method(const std::string& method) {
+  return method == "magnitude" || method == "2:4";
+}
 
 bool known_method(const std::string& method) {
   for (const char* m : {"l1", "l2", "bn", "taylor", "magnitude", "2:4"})
@@ -51,15 +63,23 @@ std::string usage_text() {
   return "usage: prune --weights FILE [--model NAME] --method l1|l2|bn|taylor|magnitude|2:4\n"
          "             (--target-macs F | --sparsity S) [--global] [--round M] --out FILE\n"
          "             [--data DIR [--epochs N] [--batch B] [--lr LR] [--cache DIR]\n"
-         "             [--taylor-batches N]] [--image-size N] [--bench REPEATS] [--threads T]\n"
-         "             [--seed S]\n"
-         "--target-macs F keeps at most F of the dense model's MACs (0.5: half); --sparsity S\n"
-         "removes S of every group's channels (with --global: of all channels, least\n"
-         "important first). Widths are rounded to multiples of --round (default 8).\n"
+         "             [--train-images N] [--patience P] [--taylor-batches N]]\n"
+         "             [--calib DIR] [--calib-images N] [--image-size N] [--bench REPEATS]\n"
+         "             [--threads T] [--seed S]\n"
+         "l1, l2, bn and taylor remove channels: --target-macs F keeps at most F of the dense\n"
+         "model's MACs (0.5: half); --sparsity S removes S of every group's channels (with\n"
+         "--global: of all channels, least important first). Widths are rounded to multiples\n"
+         "of --round (default 8). magnitude zeroes the smallest weights: --sparsity S of each\n"
+         "conv and linear weight (with --global: S of them all); 2:4 keeps 2 of every 4 input\n"
+         "channels. Both leave the first conv and the classifier dense.\n"
          "--data is the CIFAR-10 JPEG folder (or its archives, unpacked into --cache): test\n"
-         "accuracy before and after, --epochs N of fine-tuning (default 0), and the\n"
-         "gradients --method taylor needs. --bench times REPEATS forwards at batch 1 and 8\n"
-         "(default 5; 0 skips).\n";
+         "accuracy before and after, --epochs N of fine-tuning (default 0) on all training\n"
+         "images or --train-images of them (with --patience P: 10 % held out, stop after P\n"
+         "epochs without progress), and the gradients --method taylor needs.\n"
+         "After pruning, batch norms re-estimate their statistics on --calib-images (default\n"
+         "1024; 0: off) training images of --data, or photos of --calib DIR read with the\n"
+         "file's preprocessing. --bench times REPEATS forwards at batch 1 and 8 (default 5; 0\n"
+         "skips).\n";
 }
 
 PruneArgs parse_args(int argc, char** argv) {
@@ -78,6 +98,10 @@ PruneArgs parse_args(int argc, char** argv) {
   options.whole("--batch", args.batch, 2);
   options.real("--lr", args.lr, 0);
   options.text("--cache", args.cache);
+  options.whole("--train-images", args.train_images, 2);
+  options.whole("--patience", args.patience, 1);
+  options.text("--calib", args.calib);
+  options.whole("--calib-images", args.calib_images, 0);
   options.whole("--taylor-batches", args.taylor_batches, 1);
   options.whole("--image-size", args.image_size, 1, 8192);
   options.whole("--bench", args.bench, 0);
@@ -90,11 +114,26 @@ PruneArgs parse_args(int argc, char** argv) {
   if (!known_method(args.method))
     options.fail("--method must be l1, l2, bn, taylor, magnitude or 2:4, got '" + args.method +
                  "'");
-  if ((args.target_macs >= 0) == (args.sparsity >= 0))
+  if (args.method == "2:4") {
+    if (args.target_macs >= 0 || args.sparsity >= 0)
+      options.fail(
+          "--method 2:4 prunes half of every group of 4; it takes no --target-macs or "
+          "--sparsity");
+  } else if (args.method == "magnitude") {
+    if (args.target_macs >= 0 || args.sparsity < 0)
+      options.fail(
+          "--method magnitude takes --sparsity S (the fraction of weights zeroed), not "
+          "--target-macs");
+  } else if ((args.target_macs >= 0) == (args.sparsity >= 0)) {
     options.fail("give exactly one of --target-macs and --sparsity");
+  }
   if (args.target_macs == 0) options.fail("--target-macs wants a fraction in (0, 1], got 0");
   if (args.sparsity == 1) options.fail("--sparsity wants a fraction in [0, 1), got 1");
   if (args.epochs > 0 && args.data.empty()) options.fail("--epochs needs --data to fine-tune on");
+  if (!args.calib.empty() && !std::filesystem::is_directory(args.calib))
+    options.fail("--calib wants a folder of photos, got '" + args.calib + "'");
+  if ((args.train_images > 0 || args.patience > 0) && args.epochs == 0)
+    options.fail("--train-images and --patience shape fine-tuning: they need --epochs");
   if (args.method == "taylor" && args.data.empty())
     options.fail("--method taylor needs --data: its scores come from gradients on training images");
   return args;
@@ -127,20 +166,17 @@ void measure_latency(const PruneArgs& args, const Shape& input, examples::ModelF
   }
 }
 
-int run_prune(const PruneArgs& args) {
-  LoadedModel loaded = load_model(args.weights, args.model, LoadFor::training);
-  nn::Module& model = *loaded.model;
-  const Shape input = model_input(loaded.architecture, args.image_size);
-  std::optional<examples::Cifar10> data;
-  if (!args.data.empty()) {
-    data = examples::load_cifar10(args.data, args.cache);
-    FOVEA_CHECK(input == Shape({1, data->test.channels, data->test.height, data->test.width}),
-                "--data holds ", data->test.channels, "x", data->test.height, "x", data->test.width,
-                " images, but ", loaded.architecture, " takes ", input);
-  }
-  examples::ModelFigures before, after;
-  if (data) before.top1 = examples::test_top1(model, *data);
+examples::FineTune fine_tune_options(const PruneArgs& args) {
+  examples::FineTune f;
+  f.epochs = args.epochs, f.batch = args.batch, f.lr = args.lr, f.seed = args.seed;
+  f.train_images = args.train_images, f.patience = args.patience;
+  return f;
+}
 
+// Removes channels (l1, l2, bn, taylor); returns the "pruning" metadata.
+std::string prune_channels(nn::Module& model, const PruneArgs& args,
+                           const std::string& architecture, const Shape& input,
+                           const examples::Cifar10* data) {
   prune::PruneOptions options;
   options.criterion =
       args.method == "bn" ? prune::Criterion::bn_gamma : prune::criterion_from_name(args.method);
@@ -158,21 +194,10 @@ int run_prune(const PruneArgs& args) {
   std::printf(
       "pruned %s by %s (%s, widths multiple of %lld): ratio %.3f, %lld of %zu groups "
       "narrowed\n",
-      loaded.architecture.c_str(), prune::criterion_name(options.criterion),
+      architecture.c_str(), prune::criterion_name(options.criterion),
       args.global ? "global" : "per group", static_cast<long long>(args.multiple), report.ratio,
       static_cast<long long>(narrowed), report.groups.size());
   std::fflush(stdout);
-  if (data) {
-    if (args.epochs > 0) {
-      std::printf("test top-1 pruned, before fine-tuning: %.2f %%\n",
-                  100 * examples::test_top1(model, *data));
-      examples::fine_tune(model, *data, args.epochs, args.batch, args.lr, args.seed);
-    }
-    after.top1 = examples::test_top1(model, *data);
-  }
-
-  std::map<std::string, std::string> metadata = loaded.metadata;
-  metadata["architecture"] = loaded.architecture;
   char pruning[160];
   std::snprintf(pruning, sizeof pruning,
                 "{\"criterion\":\"%s\",\"scope\":\"%s\",\"ratio\":%.3f,\"multiple\":%lld,"
@@ -180,16 +205,111 @@ int run_prune(const PruneArgs& args) {
                 prune::criterion_name(options.criterion), args.global ? "global" : "per_group",
                 report.ratio, static_cast<long long>(args.multiple),
                 static_cast<long long>(args.epochs));
-  metadata["pruning"] = pruning;
-  prune::save_pruned_model(model, args.out, metadata);
-  std::cout << "wrote " << args.out << "\n";
+  return pruning;
+}
 
-  before.macs = report.before.macs, before.parameters = report.before.parameters;
-  after.macs = report.after.macs, after.parameters = report.after.parameters;
+// The batches batch norms re-estimate on: --calib-images training images of --data (a seeded
+// subset, no augmentation), or photos of --calib read as the weights file says. Empty when
+// neither is given or --calib-images is 0.
+std::vector<Tensor<float>> reestimation_batches(const PruneArgs& args, const LoadedModel& loaded,
+                                                const examples::Cifar10* data) {
+  std::vector<Tensor<float>> batches;
+  if (args.calib_images == 0) return batches;
+  if (!args.calib.empty()) {
+    const Preprocessing recipe =
+        examples::calibration_recipe(loaded.metadata, args.weights, "prune");
+    std::vector<Tensor<float>> images;
+    for (const std::string& file : examples::calibration_files(args.calib, args.calib_images)) {
+      try {
+        images.push_back(preprocess(read_image(file), recipe));
+      } catch (const Error& e) {
+        std::cerr << "prune: skipping " << file << ": " << e.what() << "\n";
+      }
+    }
+    for (size_t start = 0; start + 1 < images.size(); start += 32)
+      batches.push_back(quant::stack_images(images, start, std::min(images.size(), start + 32)));
+  } else if (data != nullptr) {
+    std::vector<int64_t> ids = data::all_indices(data->train.size());
+    Rng rng(args.seed);
+    data::shuffle(ids, rng);
+    ids.resize(size_t(std::min<int64_t>(args.calib_images, int64_t(ids.size()))));
+    for (size_t start = 0; start + 1 < ids.size(); start += size_t(args.batch)) {
+      const std::vector<int64_t> part(
+          ids.begin() + long(start),
+          ids.begin() + long(std::min(ids.size(), start + size_t(args.batch))));
+      batches.push_back(
+          data::make_batch(data->train, part, {}, nullptr, data->recipe.normalization, 0).images);
+    }
+  }
+  return batches;
+}
+
+// Batch-norm re-estimation after pruning (prune/reestimate.hpp), when there are images for it.
+void reestimate(nn::Module& model, const std::vector<Tensor<float>>& batches) {
+  if (batches.empty()) return;
+  int64_t images = 0;
+  for (const Tensor<float>& b : batches)
+    images += b.dim(0);
+  const int64_t norms = prune::reestimate_batchnorm(model, batches);
+  std::printf("re-estimated the statistics of %lld batch norms on %lld images\n",
+              static_cast<long long>(norms), static_cast<long long>(images));
+  std::fflush(stdout);
+}
+
+int run_prune(const PruneArgs& args) {
+  LoadedModel loaded = load_model(args.weights, args.model, LoadFor::training);
+  nn::Module& model = *loaded.model;
+  const Shape input = model_input(loaded.architecture, args.image_size);
+  std::optional<examples::Cifar10> data;
+  if (!args.data.empty()) {
+    data = examples::load_cifar10(args.data, args.cache);
+    FOVEA_CHECK(input == Shape({1, data->test.channels, data->test.height, data->test.width}),
+                "--data holds ", data->test.channels, "x", data->test.height, "x", data->test.width,
+                " images, but ", loaded.architecture, " takes ", input);
+  }
+  examples::ModelFigures before, after;
+  const prune::ModelCost dense = prune::model_cost(model, input);
+  before.macs = dense.macs, before.parameters = dense.parameters;
+  if (data) before.top1 = examples::test_top1(model, *data);
+
+  std::map<std::string, std::string> metadata = loaded.metadata;
+  metadata["architecture"] = loaded.architecture;
+  const std::vector<Tensor<float>> batches =
+      reestimation_batches(args, loaded, data ? &*data : nullptr);
+  if (sparse_method(args.method)) {
+    prune::sparse::SparsityMasks masks = examples::sparsify(
+        model,
+        args.method == "2:4" ? prune::sparse::Pattern::two_four
+                             : prune::sparse::Pattern::unstructured,
+        args.sparsity, args.global, data ? &*data : nullptr, fine_tune_options(args));
+    if (!data || args.epochs == 0) reestimate(model, batches);
+    std::printf("sparsified %s by %s: %.1f %% of %zu weight tensors' values are zero\n",
+                loaded.architecture.c_str(), args.method.c_str(), 100 * masks.sparsity(),
+                masks.entries().size());
+    const examples::ModelFigures cost = examples::nonzero_cost(model, input);
+    after.macs = cost.macs, after.parameters = cost.parameters;
+    prune::sparse::save_sparse_model(model, args.out, masks, metadata);
+  } else {
+    metadata["pruning"] =
+        prune_channels(model, args, loaded.architecture, input, data ? &*data : nullptr);
+    reestimate(model, batches);
+    if (data && args.epochs > 0) {
+      std::printf("test top-1 pruned, before fine-tuning: %.2f %%\n",
+                  100 * examples::test_top1(model, *data));
+      std::fflush(stdout);
+      examples::fine_tune(model, *data, fine_tune_options(args));
+    }
+    const prune::ModelCost cost = prune::model_cost(model, input);
+    after.macs = cost.macs, after.parameters = cost.parameters;
+    prune::save_pruned_model(model, args.out, metadata);
+  }
+  std::cout << "wrote " << args.out << "\n";
+  if (data) after.top1 = examples::test_top1(model, *data);
+
   before.file_bytes = static_cast<int64_t>(std::filesystem::file_size(args.weights));
   after.file_bytes = static_cast<int64_t>(std::filesystem::file_size(args.out));
   if (args.bench > 0) measure_latency(args, input, before, after);
-  examples::print_comparison(before, after);
+  examples::print_comparison(before, after, sparse_method(args.method));
   return 0;
 }
 
@@ -197,11 +317,6 @@ int run_prune(const PruneArgs& args) {
 
 int main(int argc, char** argv) {
   const PruneArgs args = parse_args(argc, argv);
-  if (args.method == "magnitude" || args.method == "2:4") {
-    std::cerr << "prune: --method " << args.method
-              << " (unstructured or 2:4 sparsity) is not built yet; use l1, l2, bn or taylor\n";
-    return 1;
-  }
   try {
     if (args.threads > 0) set_num_threads(static_cast<int>(args.threads));
     return run_prune(args);

@@ -1,11 +1,13 @@
 // prune's use of CIFAR-10: the test accuracy before and after, the gradients that Taylor
 // scores need, and fine-tuning with the training examples' loop and recipe (train/fit.hpp,
-// examples/common/cifar10.hpp).
+// examples/common/cifar10.hpp), on all training images or a subset, with early stopping.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "cifar10.hpp"
@@ -46,20 +48,47 @@ inline void taylor_gradients(nn::Module& model, const Cifar10& d, int64_t batche
   std::cout << "taylor: gradients from " << images << " training images\n";
 }
 
-// Fine-tunes on all 50 000 training images: SGD (momentum 0.9, weight decay 5e-4), the
-// learning rate decaying from `lr` along a cosine, the CIFAR-10 augmentation; one progress line
-// per epoch.
-inline void fine_tune(nn::Module& model, const Cifar10& d, int64_t epochs, int64_t batch, double lr,
-                      uint64_t seed) {
+// How prune fine-tunes: SGD (momentum 0.9, weight decay 5e-4), the learning rate decaying from
+// `lr` along a cosine, the CIFAR-10 augmentation.
+struct FineTune {
+  int64_t epochs = 0, batch = 128;
+  double lr = 0.01;
+  int64_t train_images = 0;  // 0: all 50 000; else the same seeded subset in every epoch
+  int64_t patience = 0;      // > 0: hold out 10 % of them and stop when their loss has not improved
+                             // for this many epochs
+  uint64_t seed = 1;
+};
+
+// The optimizer fit steps, built around the SGD optimizer: a MaskedOptimizer keeps pruned
+// weights at zero. `steps` is the run's number of optimizer steps (for schedules).
+using WrapOptimizer =
+    std::function<std::unique_ptr<train::Optimizer>(train::Optimizer& sgd, int64_t steps)>;
+
+inline void fine_tune(nn::Module& model, const Cifar10& d, const FineTune& f,
+                      const WrapOptimizer& wrap = {}) {
+  data::Split split{data::all_indices(d.train.size()), {}};
+  if (f.patience > 0) split = data::stratified_split(d.train.labels, 0.1, f.seed);
+  if (f.train_images > 0 && f.train_images < int64_t(split.train.size())) {
+    Rng rng(f.seed);
+    data::shuffle(split.train, rng);
+    split.train.resize(size_t(f.train_images));
+  }
+  std::cout << "fine-tuning on " << split.train.size() << " training images"
+            << (split.val.empty() ? std::string()
+                                  : ", " + std::to_string(split.val.size()) + " held out")
+            << ", " << f.epochs << " epochs\n";
   train::SgdOptions sgd;
-  sgd.lr = lr, sgd.momentum = 0.9, sgd.weight_decay = 5e-4;
+  sgd.lr = f.lr, sgd.momentum = 0.9, sgd.weight_decay = 5e-4;
   // After pruning: the optimizer must see the narrowed tensors, not the ones they replaced.
   train::Sgd optimizer(train::trainable_parameters(model, {}), sgd);
   train::FitOptions o = d.recipe;
-  o.epochs = epochs, o.batch_size = batch, o.seed = seed;
-  const int64_t steps = (d.train.size() + batch - 1) / batch;
-  o.schedule = train::cosine_annealing_lr(lr, std::max<int64_t>(1, epochs * steps));
-  train::fit(model, optimizer, d.train, data::all_indices(d.train.size()), {}, o);
+  o.epochs = f.epochs, o.batch_size = f.batch, o.seed = f.seed, o.patience = f.patience;
+  o.progress_lines = 10;
+  const int64_t steps =
+      std::max<int64_t>(1, f.epochs * ((int64_t(split.train.size()) + f.batch - 1) / f.batch));
+  o.schedule = train::cosine_annealing_lr(f.lr, steps);
+  const std::unique_ptr<train::Optimizer> wrapped = wrap ? wrap(optimizer, steps) : nullptr;
+  train::fit(model, wrapped ? *wrapped : optimizer, d.train, split.train, split.val, o);
 }
 
 }  // namespace fovea::examples

@@ -49,15 +49,18 @@ inline std::string fixed(double value, const char* format) {
 
 }  // namespace detail
 
-inline void print_comparison(const ModelFigures& before, const ModelFigures& after) {
+// `sparse`: the pruned model keeps its shapes and zeroes weights, so its MACs and parameters
+// count the nonzero weights only (what a kernel that skips zeros has to do).
+inline void print_comparison(const ModelFigures& before, const ModelFigures& after, bool sparse) {
   using detail::fixed;
   using detail::ratio_note;
   using detail::row;
   using detail::scaled;
-  std::printf("\n%-18s %16s %16s\n", "", "dense", "pruned");
-  row("MACs", scaled(double(before.macs), ""), scaled(double(after.macs), ""),
-      ratio_note(double(before.macs), double(after.macs), "fewer"));
-  row("parameters", scaled(double(before.parameters), ""), scaled(double(after.parameters), ""),
+  std::printf("\n%-18s %16s %16s\n", "", "dense", sparse ? "sparse" : "pruned");
+  row(sparse ? "nonzero MACs" : "MACs", scaled(double(before.macs), ""),
+      scaled(double(after.macs), ""), ratio_note(double(before.macs), double(after.macs), "fewer"));
+  row(sparse ? "nonzero params" : "parameters", scaled(double(before.parameters), ""),
+      scaled(double(after.parameters), ""),
       ratio_note(double(before.parameters), double(after.parameters), "fewer"));
   row("file size", scaled(double(before.file_bytes), "B"), scaled(double(after.file_bytes), "B"),
       ratio_note(double(before.file_bytes), double(after.file_bytes), "smaller"));

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration_photos.hpp"
 #include "command_line.hpp"
 #include "fovea/fovea.hpp"
 #include "fovea/image/preprocess.hpp"
@@ -96,15 +97,6 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-// `count` evenly spaced photos of the sorted list under `dir`.
-std::vector<std::string> calibration_files(const std::string& dir, int64_t count) {
-  std::vector<std::string> all;
-  for (const fs::path& file : fovea::examples::image_files_in(dir, /*recursive=*/true))
-    all.push_back(file.string());
-  FOVEA_CHECK(!all.empty(), dir, ": no JPEG, PNG or BMP photos");
-  return fovea::examples::evenly_spaced(all, count);
-}
-
 std::set<std::string> split_names(const std::string& list) {
   std::set<std::string> names;
   std::stringstream in(list);
@@ -126,40 +118,17 @@ void write_sensitivity_csv(const std::string& path,
   FOVEA_CHECK(out.good(), path, ": write failed");
 }
 
-// The weights file's preprocessing recipe (torchvision's ImageNet one if it has none), with
-// --resize and --crop applied. A recipe asking for an interpolation the image pipeline lacks
-// (torchvision's EfficientNets say bicubic) calibrates with bilinear resizing instead: the
-// activation ranges hardly depend on it, and the file keeps the recipe it asked for.
-fovea::Preprocessing calibration_recipe(const std::map<std::string, std::string>& metadata,
-                                        const Args& args) {
-  fovea::Preprocessing recipe;
-  const auto it = metadata.find("preprocessing");
-  if (it != metadata.end()) {
-    fovea::json::Value doc = fovea::json::parse(it->second, args.weights + " preprocessing");
-    const fovea::json::Value* interpolation = doc.is_object() ? doc.find("interpolation") : nullptr;
-    if (interpolation != nullptr && interpolation->is_string() &&
-        interpolation->as_string() != "bilinear") {
-      std::cerr << "quantize: " << args.weights << " asks for " << interpolation->as_string()
-                << " resizing; calibrating with bilinear (the image pipeline's only one)\n";
-      doc.set("interpolation", "bilinear");
-    }
-    recipe = fovea::Preprocessing::from_json(fovea::json::dump(doc),
-                                             args.weights + " metadata 'preprocessing'");
-  }
-  if (args.resize >= 0) recipe.resize = args.resize;
-  if (args.crop >= 0) recipe.crop = args.crop;
-  return recipe;
-}
-
 int run(const Args& args) {
   if (args.threads > 0) fovea::set_num_threads(static_cast<int>(args.threads));
   // Prepared for inference (batch norms folded), as the INT8 compiler wants it.
   fovea::LoadedModel loaded = fovea::load_model(args.weights, args.model);
   FOVEA_CHECK(loaded.architecture != quant::kInt8Architecture, args.weights,
               " is already an INT8 model");
-  const fovea::Preprocessing recipe = calibration_recipe(loaded.metadata, args);
+  const fovea::Preprocessing recipe = fovea::examples::calibration_recipe(
+      loaded.metadata, args.weights, "quantize", args.resize, args.crop);
 
-  const std::vector<std::string> files = calibration_files(args.calib, args.calib_images);
+  const std::vector<std::string> files =
+      fovea::examples::calibration_files(args.calib, args.calib_images);
   std::vector<fovea::Tensor<float>> images;
   fovea::examples::Sha256 data_hash;
   fovea::examples::ProgressLine decoding("decoding", static_cast<int64_t>(files.size()));

@@ -1,8 +1,10 @@
 // The prune program end to end: a random ResNet-20 file pruned to half its MACs by the CLI
 // must equal the same pruning done in process (prune_to_macs), reach its MAC target, and run in
-// classify from the file alone (no --model) with the logits of the in-process model.
+// classify from the file alone (no --model) with the logits of the in-process model; and the
+// same file sparsified by magnitude and 2:4 must hold the sparsity its metadata lists.
 //
 //   prune_cli_roundtrip PRUNE_EXE CLASSIFY_EXE WORK_DIR
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "fovea/fovea.hpp"
+#include "fovea/prune/sparse/sparse_io.hpp"
 #include "fovea/prune/target.hpp"
 
 using namespace fovea;
@@ -86,6 +89,36 @@ int main(int argc, char** argv) {
     check(worst <= 1e-5 * std::max(1.0, scale),
           "classify's logits equal the in-process model's (largest difference " +
               std::to_string(worst) + ")");
+
+    // Unstructured and 2:4 sparsity: every conv but the first and the classifier sparsified, the
+    // masks listed in the file, the file run by classify as the in-process load of it runs.
+    for (const std::string method : {"magnitude", "2:4"}) {
+      const std::string sparse_path = dir + "/sparse.safetensors";
+      check(run("'" + prune_exe + "' --weights '" + dense_path + "' --method " + method +
+                (method == "magnitude" ? " --sparsity 0.75" : "") +
+                " --bench 1 --threads 1 --out '" + sparse_path + "'") == 0,
+            "prune --method " + method + " exits 0");
+      auto sparse = load_model(sparse_path, LoadFor::training);
+      const prune::sparse::SparsityMasks masks =
+          prune::sparse::masks_from_metadata(sparse.metadata, *sparse.model);
+      bool every_weight_sparse = masks.entries().size() == 18;
+      for (const prune::sparse::MaskedWeight& m : masks.entries()) {
+        every_weight_sparse &= m.name != "conv1.weight" && m.name != "fc.weight";
+        every_weight_sparse &= method == "2:4"
+                                   ? prune::sparse::is_2_4(*m.weight)
+                                   : std::abs(prune::sparse::sparsity_of(*m.weight) - 0.75) < 0.01;
+      }
+      check(every_weight_sparse, method + ": the 18 inner convs are sparse, conv1 and fc dense");
+      check(run("'" + classify_exe + "' --weights '" + sparse_path + "' --input-npy '" + x_path +
+                "' --dump-logits '" + y_path + "' --threads 1 --topk 1") == 0,
+            "classify runs the " + method + " file");
+      prepare_for_inference(*sparse.model);
+      const Tensor<float> sparse_expected = sparse.model->forward(x);
+      const Tensor<float> sparse_got = read_npy<float>(y_path);
+      check(sparse_got.shape() == sparse_expected.shape() &&
+                std::equal(sparse_got.begin(), sparse_got.end(), sparse_expected.begin()),
+            method + ": classify's logits are the in-process model's");
+    }
   } catch (const std::exception& e) {
     std::cout << "FAIL  " << e.what() << "\n";
     return 1;

@@ -17,8 +17,10 @@
 #include "fovea/models/init.hpp"
 #include "fovea/models/registry.hpp"
 #include "fovea/nn/flatten.hpp"
+#include "fovea/plan/inference.hpp"
 #include "fovea/prune/group_tensors.hpp"
 #include "fovea/prune/prune.hpp"
+#include "fovea/prune/reestimate.hpp"
 #include "fovea/prune/target.hpp"
 #include "fovea/prune/widths.hpp"
 #include "fovea/train/loss.hpp"
@@ -277,6 +279,45 @@ TEST_SUITE("prune") {
       const Tensor<float> after = model->forward(x);
       CHECK(test::max_relative_error(after, before) == 0.0);
     }
+  }
+
+  TEST_CASE("batch-norm re-estimation averages the batches' statistics, as training mode would") {
+    // The oracle: a copy run in training mode with momentum 1/k for the k-th batch, whose
+    // running statistics are then the mean over the batches of each batch's statistics.
+    const ZooCase c{"resnet20_cifar", 32};
+    std::unique_ptr<nn::Module> model = build(c.architecture);
+    randomize(*model, 21);
+    std::unique_ptr<nn::Module> oracle = copy_of(*model, c.architecture);
+    std::vector<Tensor<float>> batches;
+    for (uint64_t b = 0; b < 3; ++b)
+      batches.push_back(random_input(c, 30 + b));
+    const std::vector<nn::BatchNorm2d*> oracle_norms = prune::batch_norms(*oracle);
+    oracle->set_training(true);
+    for (size_t b = 0; b < batches.size(); ++b) {
+      for (nn::BatchNorm2d* bn : oracle_norms)
+        bn->set_momentum(1.0 / double(b + 1));
+      oracle->forward(batches[b]);
+    }
+    CHECK(prune::reestimate_batchnorm(*model, batches) == 19);
+    const std::vector<nn::BatchNorm2d*> norms = prune::batch_norms(*model);
+    REQUIRE(norms.size() == oracle_norms.size());
+    double worst = 0;
+    for (size_t i = 0; i < norms.size(); ++i)
+      for (int64_t j = 0; j < norms[i]->channels(); ++j) {
+        worst = std::max<double>(
+            worst, std::abs(norms[i]->running_mean()(j) - oracle_norms[i]->running_mean()(j)));
+        worst = std::max<double>(
+            worst, std::abs(norms[i]->running_var()(j) - oracle_norms[i]->running_var()(j)));
+      }
+    CHECK(worst < 1e-5);
+    // Inference afterwards uses the new running statistics again.
+    model->set_training(false);
+    oracle->set_training(false);
+    CHECK(test::max_relative_error(model->forward(batches[0]), oracle->forward(batches[0])) < 1e-5);
+    // A prepared model has no batch norms left to re-estimate: an error, not a silent no-op.
+    prepare_for_inference(*model);
+    CHECK_THROWS_WITH_AS(prune::reestimate_batchnorm(*model, batches), doctest::Contains("folded"),
+                         Error);
   }
 
   TEST_CASE("pruned models compute what the unpruned ones do with those channels zeroed") {

@@ -90,7 +90,8 @@ enum class SparseKernelChoice {
 // What conv2d_nhwc_pointwise_sparse() keeps in a Conv2dPrepared slot: the kernel it chose and
 // its packed weights.
 struct SparsePointwisePrepared {
-  std::string kernel;  // "" for dense
+  std::string kernel;     // "" for dense
+  bool two_four = false;  // the 2:4 kernel, else CSR (when kernel is not "")
   double sparsity = 0;
   std::shared_ptr<const void> weights;
   // For dense: the dense kernel's own slot, so its packed weights are kept too.
@@ -111,6 +112,7 @@ inline SparsePointwisePrepared choose_sparse_pointwise(const Tensor<float>& weig
     two_four =
         !csr && cpu::kSpmm24BeatsDense && cpu::is_2_4_sparse(cp.k, cp.c, weight.data(), cp.c);
   }
+  out.two_four = two_four;
   if (two_four) {
     out.kernel = cpu::conv2d_nhwc_pointwise_2_4_name();
     out.weights = cpu::conv2d_nhwc_pointwise_2_4_prepare(weight, cp);
@@ -146,16 +148,19 @@ inline Tensor<float> conv2d_nhwc_pointwise_sparse(
         std::make_shared<SparsePointwisePrepared>(choose_sparse_pointwise(weight, cp, choice)));
   };
   // The slot is keyed by the choice, so that switching choice re-measures.
-  const std::string key = "conv2d_nhwc_pointwise_sparse/" + std::to_string(int(choice));
+  // (Static names: an inference forward allocates nothing.)
+  static const std::string keys[] = {
+      "conv2d_nhwc_pointwise_sparse/automatic", "conv2d_nhwc_pointwise_sparse/dense",
+      "conv2d_nhwc_pointwise_sparse/unstructured", "conv2d_nhwc_pointwise_sparse/two_four"};
+  const std::string& key = keys[static_cast<int>(choice)];
   const std::shared_ptr<const void> held =
       prepared != nullptr ? prepared->get_or_make(key, make) : make();
   const auto& sp = *static_cast<const SparsePointwisePrepared*>(held.get());
   if (sp.kernel.empty()) return conv2d_fused(x, weight, bias, attrs, epilogue, sp.dense.get());
   record_kernel("conv2d", sp.kernel);
   const Conv2dCall call{x, weight, bias, cp, epilogue, sp.weights.get()};
-  return sp.kernel == cpu::conv2d_nhwc_pointwise_2_4_name()
-             ? cpu::conv2d_nhwc_pointwise_2_4_run(call)
-             : cpu::conv2d_nhwc_pointwise_csr_run(call);
+  return sp.two_four ? cpu::conv2d_nhwc_pointwise_2_4_run(call)
+                     : cpu::conv2d_nhwc_pointwise_csr_run(call);
 }
 
 }  // namespace fovea

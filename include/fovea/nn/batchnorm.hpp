@@ -3,9 +3,11 @@
 // training mode normalizes with the batch's own and updates the running ones, as torch does.
 // torch's "num_batches_tracked" counter is not kept: it only matters when momentum is None.
 // A folded layer (its normalization moved into the conv before it by fold_batchnorm_in_place)
-// is the identity at inference.
+// is the identity at inference. While re-estimating (begin_reestimate, prune/recalibrate.hpp),
+// inference normalizes with each batch's statistics and the running ones become their average.
 #pragma once
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -47,21 +49,40 @@ class BatchNorm2d : public Module {
                   "inference and cannot run in training mode");
       return x;
     }
-    if (!training()) return batchnorm(x, weight_, bias_, running_mean_, running_var_, eps_);
+    if (!training() && reestimated_batches_ < 0)
+      return batchnorm(x, weight_, bias_, running_mean_, running_var_, eps_);
     BatchNormTraining<float> result = batchnorm_training(x, weight_, bias_, eps_);
     const BatchStatistics<float>& batch = result.statistics;
     FOVEA_CHECK(batch.count > 1, "BatchNorm2d in training mode needs more than one value per ",
                 "channel, got input ", x.shape());
+    // Re-estimating: the running statistics are the mean over the batches (torch's momentum
+    // None), so momentum 1/k for the k-th batch.
+    const double momentum = training() ? momentum_ : 1.0 / double(++reestimated_batches_);
     // The running variance is the unbiased estimate; the batch is normalized with the biased one.
     const double unbias = double(batch.count) / double(batch.count - 1);
     for (int64_t c = 0; c < channels(); ++c) {
       running_mean_(c) =
-          static_cast<float>((1 - momentum_) * running_mean_(c) + momentum_ * batch.mean(c));
+          static_cast<float>((1 - momentum) * running_mean_(c) + momentum * batch.mean(c));
       running_var_(c) =
-          static_cast<float>((1 - momentum_) * running_var_(c) + momentum_ * batch.var(c) * unbias);
+          static_cast<float>((1 - momentum) * running_var_(c) + momentum * batch.var(c) * unbias);
     }
-    saved_.push({x, batch.mean, batch.var});
+    if (training()) saved_.push({x, batch.mean, batch.var});
     return std::move(result.output);
+  }
+
+  // Inference passes between these two calls normalize with their batch's statistics and
+  // replace the running statistics by their average over those batches: a batch norm whose
+  // inputs changed (after pruning) learns their new statistics without training.
+  void begin_reestimate() {
+    FOVEA_CHECK(!folded_, "BatchNorm2d(", channels(),
+                ") was folded into its conv; re-estimate its statistics before folding");
+    reestimated_batches_ = 0;
+  }
+  // The number of batches the statistics came from.
+  int64_t end_reestimate() {
+    const int64_t batches = std::max<int64_t>(0, reestimated_batches_);
+    reestimated_batches_ = -1;
+    return batches;
   }
   Tensor<float> backward(const Tensor<float>& grad_out) override {
     const Saved s = saved_.pop(kind());
@@ -125,6 +146,7 @@ class BatchNorm2d : public Module {
   Tensor<float> weight_, bias_;
   Tensor<float> running_mean_, running_var_;
   bool folded_ = false;
+  int64_t reestimated_batches_ = -1;  // -1: not re-estimating
   struct Saved {
     Tensor<float> input, mean, var;  // the batch statistics it was normalized with
   };

@@ -3,14 +3,18 @@
 // kept between calls and dropped whenever weight() is accessed for writing. With channels last
 // on for batches up to some size (inference plans turn it on where it pays), an inference
 // forward of such a batch computes in NHWC, converting an NCHW input first; its output is NHWC.
+// With weight caching on, a 1×1 conv whose weights are pruned to kSpmmCrossoverSparsity or more
+// (fovea/prune/sparse/) runs its NHWC inference passes on the sparse kernels.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "fovea/cpu/channels_last.hpp"
+#include "fovea/cpu/conv2d_sparse_nhwc.hpp"
 #include "fovea/nn/dataflow.hpp"
 #include "fovea/nn/keep_indices.hpp"
 #include "fovea/nn/module.hpp"
@@ -54,10 +58,9 @@ class Conv2d : public Module {
   // it in place of conv → batch norm → activation (→ add) once the batch norm is folded in.
   Tensor<float> forward_fused(const Tensor<float>& x, const Conv2dEpilogue& epilogue) {
     FOVEA_CHECK(!training(), "Conv2d::forward_fused is for inference mode (it keeps no input)");
-    Conv2dPrepared* prepared = cache_weights_ ? &prepared_ : nullptr;
     if (x.rank() == 4 && x.layout() == Layout::nchw && x.dim(0) <= channels_last_max_batch_)
-      return conv2d_fused(cpu::to_channels_last(x), weight_, bias_, attrs_, epilogue, prepared);
-    return conv2d_fused(x, weight_, bias_, attrs_, epilogue, prepared);
+      return run_inference(cpu::to_channels_last(x), epilogue);
+    return run_inference(x, epilogue);
   }
 
   // The packed weights `kernel` computes with for `cp`: from the slot forward uses when weight
@@ -99,7 +102,7 @@ class Conv2d : public Module {
   int64_t out_channels() const { return weight_.dim(0); }
   // Non-const access may change the weights, so it drops the packed copy.
   Tensor<float>& weight() {
-    prepared_.reset();
+    drop_prepared();
     return weight_;
   }
   const Tensor<float>& weight() const { return weight_; }
@@ -128,7 +131,7 @@ class Conv2d : public Module {
     weight_ = fovea::detail::keep_indices(weight_, 0, kept, "Conv2d output channels");
     if (!bias_.empty()) bias_ = fovea::detail::keep_indices(bias_, 0, kept, "Conv2d bias");
     if (attrs_.groups != 1) attrs_.groups = static_cast<int64_t>(kept.size());
-    prepared_.reset();
+    drop_prepared();
   }
   // Keeps the input channels `kept` (increasing indices) of a plain conv; a depthwise conv
   // drops its inputs through keep_output_channels.
@@ -136,7 +139,7 @@ class Conv2d : public Module {
     FOVEA_CHECK(attrs_.groups == 1, "Conv2d(", describe(),
                 "): a grouped conv's input channels follow its output channels");
     weight_ = fovea::detail::keep_indices(weight_, 1, kept, "Conv2d input channels");
-    prepared_.reset();
+    drop_prepared();
   }
   // One filter per channel: groups = in channels = out channels (more than one).
   bool is_depthwise() const {
@@ -148,7 +151,7 @@ class Conv2d : public Module {
   // and the training loop do this).
   void set_weight_caching(bool on) {
     cache_weights_ = on;
-    prepared_.reset();
+    drop_prepared();
   }
   bool weight_caching() const { return cache_weights_; }
 
@@ -158,15 +161,48 @@ class Conv2d : public Module {
   int64_t channels_last_max_batch() const { return channels_last_max_batch_; }
 
  protected:
-  void on_parameters_changed() override { prepared_.reset(); }
+  void on_parameters_changed() override { drop_prepared(); }
 
  private:
+  enum class Sparsity { unmeasured, dense, sparse };
+
+  Tensor<float> run_inference(const Tensor<float>& x, const Conv2dEpilogue& epilogue) {
+    if (!cache_weights_) return conv2d_fused(x, weight_, bias_, attrs_, epilogue, nullptr);
+    if (x.layout() == Layout::nhwc && sparse_pointwise())
+      return conv2d_nhwc_pointwise_sparse(x, weight_, bias_, attrs_, epilogue, &prepared_);
+    return conv2d_fused(x, weight_, bias_, attrs_, epilogue, &prepared_);
+  }
+
+  // Whether this is a plain 1×1 conv whose weights are sparse enough for the sparse kernels.
+  // Measured once per weight change: the weights of dense models cost one pass, then nothing.
+  bool sparse_pointwise() {
+    Sparsity sparsity = sparsity_.load(std::memory_order_relaxed);
+    if (sparsity == Sparsity::unmeasured) {
+      const bool pointwise =
+          attrs_.groups == 1 && weight_.dim(2) == 1 && weight_.dim(3) == 1 &&
+          attrs_.stride_h == 1 && attrs_.stride_w == 1 &&
+          attrs_.pad_top + attrs_.pad_bottom + attrs_.pad_left + attrs_.pad_right == 0;
+      const bool sparse = pointwise && 1.0 - cpu::weight_density(weight_.data(), weight_.numel()) >=
+                                           cpu::kSpmmCrossoverSparsity;
+      // Threads that measure at once store the same answer.
+      sparsity = sparse ? Sparsity::sparse : Sparsity::dense;
+      sparsity_.store(sparsity, std::memory_order_relaxed);
+    }
+    return sparsity == Sparsity::sparse;
+  }
+
+  void drop_prepared() {
+    prepared_.reset();
+    sparsity_.store(Sparsity::unmeasured, std::memory_order_relaxed);
+  }
+
   Conv2dAttrs attrs_;
   Tensor<float> weight_;
   Tensor<float> bias_;
   bool cache_weights_ = false;
   int64_t channels_last_max_batch_ = 0;
   Conv2dPrepared prepared_;
+  std::atomic<Sparsity> sparsity_{Sparsity::unmeasured};
   SavedForBackward<Tensor<float>> saved_;  // inputs
 };
 

@@ -46,6 +46,7 @@ struct FitOptions {
   std::string log_csv;                  // one row per epoch when set
   int64_t stop_after_epochs = -1;       // end the process's part of the run early (tests)
   std::ostream* progress = &std::cout;  // null: quiet
+  int64_t progress_lines = 0;  // lines within each epoch, evenly spaced (0: the epoch's only)
 };
 
 struct Evaluation {
@@ -135,6 +136,20 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
         for (int64_t j = 1; j < logits.dim(1); ++j)
           if (logits(i, j) > logits(i, best)) best = j;
         correct += best == batch.labels[size_t(i)] ? 1 : 0;
+      }
+      if (o.progress && o.progress_lines > 0) {
+        const size_t done = start + ids.size(), step = order.size() / size_t(o.progress_lines);
+        if (step > 0 && done < order.size() && done / step != start / step) {
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+          char line[160];
+          std::snprintf(line, sizeof line,
+                        "  epoch %lld/%lld  %3.0f%%  loss %.4f  acc %.2f%%  %.0f images/s\n",
+                        static_cast<long long>(epoch + 1), static_cast<long long>(o.epochs),
+                        100.0 * double(done) / double(order.size()), loss_sum / double(seen),
+                        100.0 * double(correct) / double(seen), double(seen) / seconds);
+          *o.progress << line << std::flush;
+        }
       }
     }
     const double train_seconds =

@@ -194,6 +194,17 @@ class SparsityMasks {
     return masks;
   }
 
+  // Masks that keep exactly the nonzero weights `options` selects: the masks a pruned model's
+  // zeros stand for (after fine-tuning with a MaskedOptimizer, or loading a sparse file).
+  static SparsityMasks from_zeros(nn::Module& model, Pattern pattern,
+                                  const SelectOptions& options = {}) {
+    SparsityMasks masks = for_model(model, pattern, options);
+    for (MaskedWeight& m : masks.entries_)
+      for (int64_t i = 0; i < m.weight->numel(); ++i)
+        m.mask.data()[i] = m.weight->data()[i] != 0.0f ? 1.0f : 0.0f;
+    return masks;
+  }
+
   std::vector<MaskedWeight>& entries() { return entries_; }
   const std::vector<MaskedWeight>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
