@@ -60,7 +60,9 @@ echo "| MACs (reduction) | parameters | file | top-1 before fine-tuning | top-1 
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for target in "${targets[@]}"; do
   log=$out/${stem}_macs$target.log
-  cat "$log" "$out/${stem}_macs$target.timing" | grep -hE '^(macs_before|macs_after)=' |
+  figures=("$log")  # the timing pass's figures, when there are some, come last and win
+  [ -f "$out/${stem}_macs$target.timing" ] && figures+=("$out/${stem}_macs$target.timing")
+  cat "${figures[@]}" | grep -hE '^(macs_before|macs_after)=' |
     tr ' ' '\n' | sed 's/_before=/ before /; s/_after=/ after /' |
     awk -v tuned="$(sed -n 's/^test top-1 pruned, before fine-tuning: \([0-9.]*\) %/\1/p' "$log")" '
       { v[$1 "_" $2] = $3 }
