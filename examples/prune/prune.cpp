@@ -245,7 +245,10 @@ std::vector<Tensor<float>> reestimation_batches(const PruneArgs& args, const Loa
 }
 
 // Batch-norm re-estimation after pruning (prune/reestimate.hpp), when there are images for it.
-void reestimate(nn::Module& model, const std::vector<Tensor<float>>& batches) {
+// The images are read only here, where they are used (not for gradual sparsity).
+void reestimate(nn::Module& model, const PruneArgs& args, const LoadedModel& loaded,
+                const examples::Cifar10* data) {
+  const std::vector<Tensor<float>> batches = reestimation_batches(args, loaded, data);
   if (batches.empty()) return;
   int64_t images = 0;
   for (const Tensor<float>& b : batches)
@@ -274,15 +277,13 @@ int run_prune(const PruneArgs& args) {
 
   std::map<std::string, std::string> metadata = loaded.metadata;
   metadata["architecture"] = loaded.architecture;
-  const std::vector<Tensor<float>> batches =
-      reestimation_batches(args, loaded, data ? &*data : nullptr);
   if (sparse_method(args.method)) {
     prune::sparse::SparsityMasks masks = examples::sparsify(
         model,
         args.method == "2:4" ? prune::sparse::Pattern::two_four
                              : prune::sparse::Pattern::unstructured,
         args.sparsity, args.global, data ? &*data : nullptr, fine_tune_options(args));
-    if (!data || args.epochs == 0) reestimate(model, batches);
+    if (!data || args.epochs == 0) reestimate(model, args, loaded, data ? &*data : nullptr);
     std::printf("sparsified %s by %s: %.1f %% of %zu weight tensors' values are zero\n",
                 loaded.architecture.c_str(), args.method.c_str(), 100 * masks.sparsity(),
                 masks.entries().size());
@@ -292,7 +293,7 @@ int run_prune(const PruneArgs& args) {
   } else {
     metadata["pruning"] =
         prune_channels(model, args, loaded.architecture, input, data ? &*data : nullptr);
-    reestimate(model, batches);
+    reestimate(model, args, loaded, data ? &*data : nullptr);
     if (data && args.epochs > 0) {
       std::printf("test top-1 pruned, before fine-tuning: %.2f %%\n",
                   100 * examples::test_top1(model, *data));
