@@ -12,7 +12,9 @@
 # values (default: 1 0.6667 0.5 0.3333; 1 is the dense baseline, fine-tuned like the others).
 # Environment: PRUNE (the binary), CIFAR10 (the data folder), CACHE (where it is unpacked),
 # BENCH (latency repeats, default 15), THREADS (default 1), PHASES (default "train time": which
-# passes to run before the table; "" prints the table from the logs already in OUT_DIR).
+# passes to run before the table; "" prints the table from the logs already in OUT_DIR), DISTILL
+# (1: the pruned rows learn from WEIGHTS by distillation as well as from the labels, prune
+# --distill; the dense row fine-tunes as before).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { sed -n 2,17p "$0" >&2; exit 2; }
@@ -27,6 +29,8 @@ data=${CIFAR10:-../shared/data/cifar10}
 mkdir -p "$out"
 subset=()
 [ "$train_images" -gt 0 ] && subset=(--train-images "$train_images")
+distill=()
+[ "${DISTILL:-0}" = 1 ] && distill=(--distill)
 
 lscpu | sed -n 's/^Model name:[[:space:]]*/cpu: /p'
 stem=$(basename "$weights" .safetensors)
@@ -37,8 +41,11 @@ phases=${PHASES-train time}
 if [[ $phases == *train* ]]; then
   for target in "${targets[@]}"; do
     echo "== --target-macs $target: pruning and fine-tuning"
+    teach=()
+    [ "$target" = 1 ] || teach=("${distill[@]}")
     "$prune" --weights "$weights" --method l1 --target-macs "$target" --round 4 \
       --data "$data" --cache "${CACHE:-$out/cifar10-cache}" --epochs "$epochs" "${subset[@]}" \
+      "${teach[@]}" \
       --bench 0 --threads "${THREADS:-1}" --out "$out/${stem}_macs$target.safetensors" \
       > "$out/${stem}_macs$target.log" 2>&1 || { tail -5 "$out/${stem}_macs$target.log" >&2; exit 1; }
     grep -E '^(epoch|early stop|test top-1)' "$out/${stem}_macs$target.log" || true

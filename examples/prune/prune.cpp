@@ -10,10 +10,12 @@
 // The pruned file names its widths in its metadata, so classify, accuracy, quantize and
 // load_model take it like any other weights file.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,12 +39,14 @@ namespace {
 using namespace fovea;
 
 struct PruneArgs {
-  std::string weights, model, method, out, data, cache = "cifar10-cache", calib;
+  std::string weights, model, method, out, data, cache = "cifar10-cache", calib, teacher;
   double target_macs = -1, sparsity = -1;  // exactly one is given
-  bool global = false;
+  bool global = false, distill = false;
+  double distill_temperature = 4, distill_weight = 0.9;
   int64_t multiple = 8;
   int64_t epochs = 0, batch = 128, taylor_batches = 8, train_images = 0, patience = 0;
   int64_t calib_images = 1024;
+  int64_t steps = 1;
   double lr = 0.01;
   int64_t image_size = 0;  // 0: 32 for CIFAR models and LeNet-5, else 224
   int64_t bench = 5, threads = 0;
@@ -61,21 +65,30 @@ bool known_method(const std::string& method) {
 
 std::string usage_text() {
   return "usage: prune --weights FILE [--model NAME] --method l1|l2|bn|taylor|magnitude|2:4\n"
-         "             (--target-macs F | --sparsity S) [--global] [--round M] --out FILE\n"
+         "             (--target-macs F | --sparsity S) [--global] [--round M]\n"
+         "             [--steps K] --out FILE\n"
          "             [--data DIR [--epochs N] [--batch B] [--lr LR] [--cache DIR]\n"
-         "             [--train-images N] [--patience P] [--taylor-batches N]]\n"
+         "             [--train-images N] [--patience P] [--taylor-batches N]\n"
+         "             [--distill | --teacher FILE] [--distill-temperature T]\n"
+         "             [--distill-weight A]]\n"
          "             [--calib DIR] [--calib-images N] [--image-size N] [--bench REPEATS]\n"
          "             [--threads T] [--seed S]\n"
          "l1, l2, bn and taylor remove channels: --target-macs F keeps at most F of the dense\n"
          "model's MACs (0.5: half); --sparsity S removes S of every group's channels (with\n"
          "--global: of all channels, least important first). Widths are rounded to multiples\n"
-         "of --round (default 8). magnitude zeroes the smallest weights: --sparsity S of each\n"
-         "conv and linear weight (with --global: S of them all); 2:4 keeps 2 of every 4 input\n"
-         "channels. Both leave the first conv and the classifier dense.\n"
+         "of --round (default 8). --steps K reaches --target-macs in K prunings, the MACs\n"
+         "falling by the same factor each time, each followed by re-estimation and --epochs\n"
+         "of fine-tuning (iterative pruning; default 1).\n"
+         "magnitude zeroes the smallest weights: --sparsity S of each conv and linear weight\n"
+         "(with --global: S of them all); 2:4 keeps 2 of every 4 input channels. Both leave\n"
+         "the first conv and the classifier dense.\n"
          "--data is the CIFAR-10 JPEG folder (or its archives, unpacked into --cache): test\n"
          "accuracy before and after, --epochs N of fine-tuning (default 0) on all training\n"
          "images or --train-images of them (with --patience P: 10 % held out, stop after P\n"
-         "epochs without progress), and the gradients --method taylor needs.\n"
+         "epochs without progress), and the gradients --method taylor needs. --distill\n"
+         "fine-tunes on the unpruned model's softened logits as well as the labels\n"
+         "(knowledge distillation; --teacher FILE: another model's), at temperature T\n"
+         "(default 4) with weight A (default 0.9) on the soft term.\n"
          "After pruning, batch norms re-estimate their statistics on --calib-images (default\n"
          "1024; 0: off) training images of --data, or photos of --calib DIR read with the\n"
          "file's preprocessing. --bench times REPEATS forwards at batch 1 and 8 (default 5; 0\n"
@@ -92,6 +105,7 @@ PruneArgs parse_args(int argc, char** argv) {
   options.real("--sparsity", args.sparsity, 0, 1);
   options.toggle("--global", args.global);
   options.whole("--round", args.multiple, 1, 4096);
+  options.whole("--steps", args.steps, 1, 100);
   options.text("--out", args.out);
   options.text("--data", args.data);
   options.whole("--epochs", args.epochs, 0);
@@ -103,6 +117,10 @@ PruneArgs parse_args(int argc, char** argv) {
   options.text("--calib", args.calib);
   options.whole("--calib-images", args.calib_images, 0);
   options.whole("--taylor-batches", args.taylor_batches, 1);
+  options.toggle("--distill", args.distill);
+  options.text("--teacher", args.teacher);
+  options.real("--distill-temperature", args.distill_temperature, 1e-3, 1e3);
+  options.real("--distill-weight", args.distill_weight, 0, 1);
   options.whole("--image-size", args.image_size, 1, 8192);
   options.whole("--bench", args.bench, 0);
   options.threads("--threads", args.threads);
@@ -127,6 +145,8 @@ PruneArgs parse_args(int argc, char** argv) {
   } else if ((args.target_macs >= 0) == (args.sparsity >= 0)) {
     options.fail("give exactly one of --target-macs and --sparsity");
   }
+  if (args.steps > 1 && args.target_macs < 0)
+    options.fail("--steps prunes to a MAC target in several steps: it needs --target-macs");
   if (args.target_macs == 0) options.fail("--target-macs wants a fraction in (0, 1], got 0");
   if (args.sparsity == 1) options.fail("--sparsity wants a fraction in [0, 1), got 1");
   if (args.epochs > 0 && args.data.empty()) options.fail("--epochs needs --data to fine-tune on");
@@ -134,6 +154,10 @@ PruneArgs parse_args(int argc, char** argv) {
     options.fail("--calib wants a folder of photos, got '" + args.calib + "'");
   if ((args.train_images > 0 || args.patience > 0) && args.epochs == 0)
     options.fail("--train-images and --patience shape fine-tuning: they need --epochs");
+  if ((args.distill || !args.teacher.empty()) && args.epochs == 0)
+    options.fail("--distill and --teacher shape fine-tuning: they need --epochs");
+  if (args.distill && !args.teacher.empty())
+    options.fail("give --distill (the unpruned model teaches) or --teacher FILE, not both");
   if (args.method == "taylor" && args.data.empty())
     options.fail("--method taylor needs --data: its scores come from gradients on training images");
   return args;
@@ -166,17 +190,33 @@ void measure_latency(const PruneArgs& args, const Shape& input, examples::ModelF
   }
 }
 
-examples::FineTune fine_tune_options(const PruneArgs& args) {
+// `teacher`: the model to distil from, or nullptr.
+examples::FineTune fine_tune_options(const PruneArgs& args, nn::Module* teacher) {
   examples::FineTune f;
   f.epochs = args.epochs, f.batch = args.batch, f.lr = args.lr, f.seed = args.seed;
   f.train_images = args.train_images, f.patience = args.patience;
+  f.teacher = teacher;
+  f.distillation.temperature = args.distill_temperature;
+  f.distillation.weight = args.distill_weight;
   return f;
 }
 
-// Removes channels (l1, l2, bn, taylor); returns the "pruning" metadata.
-std::string prune_channels(nn::Module& model, const PruneArgs& args,
-                           const std::string& architecture, const Shape& input,
-                           const examples::Cifar10* data) {
+// The teacher of --distill (the unpruned model) or --teacher FILE, prepared for inference;
+// nullptr without either.
+std::unique_ptr<nn::Module> load_teacher(const PruneArgs& args) {
+  if (!args.distill && args.teacher.empty()) return nullptr;
+  const std::string file = args.distill ? args.weights : args.teacher;
+  LoadedModel teacher = load_model(file, args.distill ? args.model : "");
+  std::printf("distilling from %s (%s), temperature %g, soft weight %g\n", file.c_str(),
+              teacher.architecture.c_str(), args.distill_temperature, args.distill_weight);
+  std::fflush(stdout);
+  return std::move(teacher.model);
+}
+
+// Removes channels (l1, l2, bn, taylor): --sparsity of them, or as many as leave at most
+// `keep_macs` of the model's MACs.
+void prune_channels(nn::Module& model, const PruneArgs& args, const std::string& architecture,
+                    const Shape& input, const examples::Cifar10* data, double keep_macs) {
   prune::PruneOptions options;
   options.criterion =
       args.method == "bn" ? prune::Criterion::bn_gamma : prune::criterion_from_name(args.method);
@@ -185,9 +225,9 @@ std::string prune_channels(nn::Module& model, const PruneArgs& args,
   if (options.criterion == prune::Criterion::taylor)
     examples::taylor_gradients(model, *data, args.taylor_batches, args.batch, args.seed);
   options.ratio = std::max(args.sparsity, 0.0);  // with --target-macs, the search sets it
-  const prune::PruneReport report =
-      args.target_macs > 0 ? prune::prune_to_macs(model, options, input, args.target_macs)
-                           : prune::prune_model(model, options, input);
+  const prune::PruneReport report = args.target_macs > 0
+                                        ? prune::prune_to_macs(model, options, input, keep_macs)
+                                        : prune::prune_model(model, options, input);
   int64_t narrowed = 0;
   for (const prune::GroupWidth& g : report.groups)
     narrowed += g.after < g.before;
@@ -198,14 +238,19 @@ std::string prune_channels(nn::Module& model, const PruneArgs& args,
       args.global ? "global" : "per group", static_cast<long long>(args.multiple), report.ratio,
       static_cast<long long>(narrowed), report.groups.size());
   std::fflush(stdout);
-  char pruning[160];
-  std::snprintf(pruning, sizeof pruning,
-                "{\"criterion\":\"%s\",\"scope\":\"%s\",\"ratio\":%.3f,\"multiple\":%lld,"
-                "\"epochs\":%lld}",
-                prune::criterion_name(options.criterion), args.global ? "global" : "per_group",
-                report.ratio, static_cast<long long>(args.multiple),
-                static_cast<long long>(args.epochs));
-  return pruning;
+}
+
+// How a channel-pruned file was made, for its "pruning" metadata.
+std::string pruning_metadata(const PruneArgs& args, double macs_kept) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "{\"criterion\":\"%s\",\"scope\":\"%s\",\"macs_kept\":%.4f,\"multiple\":%lld,"
+                "\"steps\":%lld,\"epochs_per_step\":%lld,\"distilled\":%s}",
+                args.method.c_str(), args.global ? "global" : "per_group", macs_kept,
+                static_cast<long long>(args.multiple), static_cast<long long>(args.steps),
+                static_cast<long long>(args.epochs),
+                args.distill || !args.teacher.empty() ? "true" : "false");
+  return text;
 }
 
 // The batches batch norms re-estimate on: --calib-images training images of --data (a seeded
@@ -270,6 +315,7 @@ int run_prune(const PruneArgs& args) {
                 "--data holds ", data->test.channels, "x", data->test.height, "x", data->test.width,
                 " images, but ", loaded.architecture, " takes ", input);
   }
+  const std::unique_ptr<nn::Module> teacher = load_teacher(args);
   examples::ModelFigures before, after;
   const prune::ModelCost dense = prune::model_cost(model, input);
   before.macs = dense.macs, before.parameters = dense.parameters;
@@ -278,11 +324,12 @@ int run_prune(const PruneArgs& args) {
   std::map<std::string, std::string> metadata = loaded.metadata;
   metadata["architecture"] = loaded.architecture;
   if (sparse_method(args.method)) {
-    prune::sparse::SparsityMasks masks = examples::sparsify(
-        model,
-        args.method == "2:4" ? prune::sparse::Pattern::two_four
-                             : prune::sparse::Pattern::unstructured,
-        args.sparsity, args.global, data ? &*data : nullptr, fine_tune_options(args));
+    prune::sparse::SparsityMasks masks =
+        examples::sparsify(model,
+                           args.method == "2:4" ? prune::sparse::Pattern::two_four
+                                                : prune::sparse::Pattern::unstructured,
+                           args.sparsity, args.global, data ? &*data : nullptr,
+                           fine_tune_options(args, teacher.get()));
     if (!data || args.epochs == 0) reestimate(model, args, loaded, data ? &*data : nullptr);
     std::printf("sparsified %s by %s: %.1f %% of %zu weight tensors' values are zero\n",
                 loaded.architecture.c_str(), args.method.c_str(), 100 * masks.sparsity(),
@@ -291,17 +338,26 @@ int run_prune(const PruneArgs& args) {
     after.macs = cost.macs, after.parameters = cost.parameters;
     prune::sparse::save_sparse_model(model, args.out, masks, metadata);
   } else {
-    metadata["pruning"] =
-        prune_channels(model, args, loaded.architecture, input, data ? &*data : nullptr);
-    reestimate(model, args, loaded, data ? &*data : nullptr);
-    if (data && args.epochs > 0) {
-      std::printf("test top-1 pruned, before fine-tuning: %.2f %%\n",
-                  100 * examples::test_top1(model, *data));
-      std::fflush(stdout);
-      examples::fine_tune(model, *data, fine_tune_options(args));
+    // Step i of K keeps target^(i/K) of the dense MACs, so each removes the same share.
+    for (int64_t step = 1; step <= args.steps; ++step) {
+      if (args.steps > 1)
+        std::printf("step %lld of %lld\n", static_cast<long long>(step),
+                    static_cast<long long>(args.steps));
+      const double goal = std::pow(args.target_macs, double(step) / double(args.steps));
+      const double current = double(prune::model_cost(model, input).macs);
+      prune_channels(model, args, loaded.architecture, input, data ? &*data : nullptr,
+                     std::min(1.0, goal * double(dense.macs) / current));
+      reestimate(model, args, loaded, data ? &*data : nullptr);
+      if (data && args.epochs > 0) {
+        std::printf("test top-1 pruned, before fine-tuning: %.2f %%\n",
+                    100 * examples::test_top1(model, *data));
+        std::fflush(stdout);
+        examples::fine_tune(model, *data, fine_tune_options(args, teacher.get()));
+      }
     }
     const prune::ModelCost cost = prune::model_cost(model, input);
     after.macs = cost.macs, after.parameters = cost.parameters;
+    metadata["pruning"] = pruning_metadata(args, double(cost.macs) / double(dense.macs));
     prune::save_pruned_model(model, args.out, metadata);
   }
   std::cout << "wrote " << args.out << "\n";

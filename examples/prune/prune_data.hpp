@@ -49,7 +49,8 @@ inline void taylor_gradients(nn::Module& model, const Cifar10& d, int64_t batche
 }
 
 // How prune fine-tunes: SGD (momentum 0.9, weight decay 5e-4), the learning rate decaying from
-// `lr` along a cosine, the CIFAR-10 augmentation.
+// `lr` along a cosine, the CIFAR-10 augmentation; with a teacher (usually the dense model), the
+// loss is knowledge distillation from its logits.
 struct FineTune {
   int64_t epochs = 0, batch = 128;
   double lr = 0.01;
@@ -57,6 +58,8 @@ struct FineTune {
   int64_t patience = 0;      // > 0: hold out 10 % of them and stop when their loss has not improved
                              // for this many epochs
   uint64_t seed = 1;
+  nn::Module* teacher = nullptr;  // set: distil from its logits (train/loss.hpp)
+  train::DistillationOptions distillation;
 };
 
 // The optimizer fit steps, built around the SGD optimizer: a MaskedOptimizer keeps pruned
@@ -84,6 +87,7 @@ inline void fine_tune(nn::Module& model, const Cifar10& d, const FineTune& f,
   train::FitOptions o = d.recipe;
   o.epochs = f.epochs, o.batch_size = f.batch, o.seed = f.seed, o.patience = f.patience;
   o.progress_lines = 10;
+  o.teacher = f.teacher, o.distillation = f.distillation;
   const int64_t steps =
       std::max<int64_t>(1, f.epochs * ((int64_t(split.train.size()) + f.batch - 1) / f.batch));
   o.schedule = train::cosine_annealing_lr(f.lr, steps);

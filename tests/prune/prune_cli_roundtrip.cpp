@@ -1,16 +1,20 @@
 // The prune program end to end: a random ResNet-20 file pruned to half its MACs by the CLI
 // must equal the same pruning done in process (prune_to_macs), reach its MAC target, and run in
 // classify from the file alone (no --model) with the logits of the in-process model; and the
-// same file sparsified by magnitude and 2:4 must hold the sparsity its metadata lists.
+// same file sparsified by magnitude and 2:4 must hold the sparsity its metadata lists; and
+// fine-tuning with distillation from the unpruned model runs on a small CIFAR-like folder.
 //
 //   prune_cli_roundtrip PRUNE_EXE CLASSIFY_EXE WORK_DIR
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "fovea/fovea.hpp"
 #include "fovea/prune/sparse/sparse_io.hpp"
@@ -30,6 +34,43 @@ void check(bool ok, const std::string& what) {
 int run(const std::string& command) {
   std::cout << "$ " << command << std::endl;
   return std::system(command.c_str());
+}
+
+// A 32x32 24-bit BMP of random pixels (BMP rows run bottom-up, each 96 bytes, no padding).
+void write_random_bmp(const std::string& path, uint64_t seed) {
+  const uint32_t width = 32, height = 32, pixels = width * height * 3;
+  uint8_t header[54] = {'B', 'M'};
+  const auto put32 = [&header](int at, uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      header[at + i] = uint8_t(v >> (8 * i));
+  };
+  put32(2, 54 + pixels), put32(10, 54), put32(14, 40), put32(18, width), put32(22, height);
+  header[26] = 1, header[28] = 24;
+  put32(34, pixels);
+  std::vector<char> data(pixels);
+  Rng rng(seed);
+  for (char& c : data)
+    c = char(rng.below(256));
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(header), sizeof header);
+  out.write(data.data(), std::streamsize(data.size()));
+}
+
+// root/{train,test}/class<k>/ with `per_class` random images in each of the 10 classes.
+void write_tiny_cifar(const std::string& root, int per_class) {
+  uint64_t seed = 1;
+  for (const char* split : {"train", "test"})
+    for (int k = 0; k < 10; ++k) {
+      const std::string folder = root + "/" + split + "/class" + std::to_string(k);
+      std::filesystem::create_directories(folder);
+      for (int i = 0; i < per_class; ++i)
+        write_random_bmp(folder + "/" + std::to_string(i) + ".bmp", seed++);
+    }
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -119,6 +160,38 @@ int main(int argc, char** argv) {
                 std::equal(sparse_got.begin(), sparse_got.end(), sparse_expected.begin()),
             method + ": classify's logits are the in-process model's");
     }
+
+    // Iterative pruning: three prunings to the same target, the last within it.
+    check(run("'" + prune_exe + "' --weights '" + dense_path +
+              "' --method l1 --global --target-macs 0.5 --round 4 --steps 3 --bench 0 "
+              "--threads 1 --out '" +
+              pruned_path + "'") == 0,
+          "prune --steps 3 exits 0");
+    auto stepped = load_model(pruned_path, LoadFor::training);
+    const int64_t stepped_macs = prune::count_macs(*stepped.model, input);
+    check(stepped_macs <= report.before.macs / 2 && stepped_macs > report.before.macs * 4 / 10 &&
+              stepped.metadata["pruning"].find("\"steps\":3") != std::string::npos,
+          "--steps 3 reaches the target (" + std::to_string(stepped_macs) +
+              " MACs) and says so in the metadata");
+
+    // Fine-tuning with the unpruned model as teacher, on 40 random training images.
+    const std::string cifar = dir + "/tiny_cifar", log = dir + "/distill.log";
+    write_tiny_cifar(cifar, 4);
+    check(run("'" + prune_exe + "' --weights '" + dense_path +
+              "' --method l1 --target-macs 0.5 --round 4 --data '" + cifar +
+              "' --epochs 1 --batch 8 --calib-images 16 --distill --distill-temperature 3 "
+              "--bench 0 --threads 1 --out '" +
+              pruned_path + "' > '" + log + "' 2>&1") == 0,
+          "prune --distill --epochs 1 exits 0");
+    const std::string said = read_text(log);
+    check(said.find("distilling from " + dense_path +
+                    " (resnet20_cifar), temperature 3, soft "
+                    "weight 0.9") != std::string::npos &&
+              said.find("epoch 1/1") != std::string::npos,
+          "prune names its teacher and fine-tunes an epoch");
+    check(prune::count_macs(*load_model(pruned_path, LoadFor::training).model, input) ==
+              report.after.macs,
+          "the distilled file keeps the pruned widths");
   } catch (const std::exception& e) {
     std::cout << "FAIL  " << e.what() << "\n";
     return 1;

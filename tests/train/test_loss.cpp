@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "fovea/train/loss.hpp"
 
 using namespace fovea;
@@ -73,6 +75,43 @@ TEST_SUITE("cpu") {
                              (2 * double(h));
       CHECK(f.grad[i] == doctest::Approx(numeric).epsilon(1e-3));
     }
+  }
+
+  TEST_CASE("distillation loss matches torch") {
+    // (1 − α)·F.cross_entropy(z_s, y) + α·T²·F.kl_div(F.log_softmax(z_s / T),
+    // F.softmax(z_t / T), reduction="batchmean") with T = 4, α = 0.9 (torch 1.13, float32).
+    Tensor<float> teacher(Shape{2, 3});
+    const float v[] = {0.5f, 1.5f, -0.25f, 2.0f, 0.0f, 0.5f};
+    std::copy(v, v + 6, teacher.begin());
+    const double grad[6] = {0.04026804119348526,  -0.3232513666152954, 0.2829834818840027,
+                            -0.18935872614383698, 0.2641144096851349,  -0.07475561648607254};
+    check(train::distillation_loss(fixed_logits(), teacher, {2, 0}), 1.0297271013259888, grad);
+  }
+
+  TEST_CASE("distillation with weight 0 is cross-entropy; a teacher that agrees adds nothing") {
+    const Tensor<float> z = fixed_logits();
+    const train::LossResult ce = train::cross_entropy(z, {2, 0});
+    train::DistillationOptions hard_only;
+    hard_only.weight = 0;
+    const train::LossResult d0 = train::distillation_loss(z, fixed_logits(), {2, 0}, hard_only);
+    CHECK(d0.loss == ce.loss);
+    for (int i = 0; i < 6; ++i)
+      CHECK(d0.grad[i] == ce.grad[i]);
+    train::DistillationOptions soft_only;
+    soft_only.weight = 1, soft_only.temperature = 2;
+    const train::LossResult d1 = train::distillation_loss(z, z, {2, 0}, soft_only);
+    CHECK(std::abs(d1.loss) < 1e-12);
+    for (int i = 0; i < 6; ++i)
+      CHECK(std::abs(d1.grad[i]) < 1e-9);
+  }
+
+  TEST_CASE("distillation rejects a teacher of another shape and bad options") {
+    CHECK_THROWS_WITH(train::distillation_loss(fixed_logits(), Tensor<float>(Shape{2, 4}), {2, 0}),
+                      doctest::Contains("the teacher's logits are [2, 4], the student's [2, 3]"));
+    train::DistillationOptions o;
+    o.temperature = 0;
+    CHECK_THROWS_WITH(train::distillation_loss(fixed_logits(), fixed_logits(), {2, 0}, o),
+                      doctest::Contains("temperature must be positive"));
   }
 
   TEST_CASE("losses reject labels outside the classes") {

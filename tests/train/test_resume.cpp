@@ -157,6 +157,41 @@ TEST_SUITE("cpu") {
     CHECK(after.metrics.top1() > 0.9);
   }
 
+  TEST_CASE("distillation pulls the student's predictions to the teacher's, not the labels") {
+    const data::ImageSet set = synthetic_set();
+    const std::vector<int64_t> all = data::all_indices(set.size());
+    auto teacher = small_net();  // untrained: its answers are not the labels
+    auto student = small_net();
+    init_weights(*student, 11);
+    const data::Batch batch = data::make_batch(set, all, {}, nullptr, {}, 0);
+    teacher->set_training(false);
+    const Tensor<float> taught = teacher->forward(batch.images);
+    train::DistillationOptions soft_only;
+    soft_only.temperature = 1, soft_only.weight = 1;
+    // The mean KL divergence of the student's softmax from the teacher's over the set.
+    const auto divergence = [&] {
+      student->set_training(false);
+      return train::distillation_loss(student->forward(batch.images), taught, batch.labels,
+                                      soft_only)
+          .loss;
+    };
+    const double before = divergence();
+    train::AdamWOptions fast;
+    fast.lr = 0.02;
+    train::AdamW opt(train::trainable_parameters(*student, {}), fast);
+    train::FitOptions o = options("");
+    o.epochs = 15;
+    o.augmentation = {};
+    o.teacher = teacher.get(), o.distillation = soft_only;
+    train::fit(*student, opt, set, all, {}, o);
+    CHECK(divergence() < 0.2 * before);
+    CHECK(train::evaluate(*student, set, all, 32, {}, 0).metrics.top1() < 0.6);
+    train::FitOptions self_taught = o;
+    self_taught.teacher = student.get();
+    CHECK_THROWS_WITH(train::fit(*student, opt, set, all, {}, self_taught),
+                      doctest::Contains("cannot be its own teacher"));
+  }
+
   TEST_CASE("frozen parameters stay bit-identical while a new head fine-tunes") {
     auto pretrained = models::lenet5(10);
     init_weights(*pretrained, 1);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "fovea/cpu/aligned_buffer.hpp"
@@ -123,6 +124,78 @@ FOVEA_ALWAYS_INLINE void gemm_rows_in_place_tile_body(const float* a, int64_t ld
   store_gemm_tile<kRows, kNv>(acc, c, ldc, first, kRows, cols, e);
 }
 
+#if defined(__AVX512F__)
+// The same product for at most 8 columns, half a 16-lane vector. A row's tile of 8 columns in
+// one vector would leave half of every FMA idle, so that a conv pruned from 16 to 8 output
+// channels took as long as the unpruned one. Here each vector holds one row's 8 columns twice
+// over, for an even k in lanes 2j and the next k in lanes 2j + 1: A's two values k and k + 1
+// lie side by side in the row and come as one 8-byte broadcast, B's two rows are interleaved
+// once per pair of k for all the tile's rows, and each FMA does 16 useful products. Lane pairs
+// are summed when the tile is stored. An odd last k of a tap pairs with zeros.
+template <int kRows>
+FOVEA_ALWAYS_INLINE void gemm_rows_in_place_half_tile_body(const float* a, int64_t lda,
+                                                           const int64_t* offsets, int64_t taps,
+                                                           int64_t kc, const float* b, float* c,
+                                                           int64_t ldc, bool first, int64_t cols,
+                                                           const TileEpilogue* e) {
+  // Lane 2j takes lane j of the first source, lane 2j + 1 lane j of the second.
+  const __m512i interleave =
+      _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  __m512 acc[kRows];
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i)
+    acc[i] = _mm512_setzero_ps();
+  for (int64_t t = 0; t < taps; ++t) {
+    const float* at = a + offsets[t];
+    int64_t kk = 0;
+    for (; kk + 1 < kc; kk += 2) {
+      const __m512 bv =
+          _mm512_permutex2var_ps(_mm512_castps256_ps512(_mm256_loadu_ps(b)), interleave,
+                                 _mm512_castps256_ps512(_mm256_loadu_ps(b + kGemmNr)));
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows; ++i) {
+        double pair;  // A's values k and k + 1 of row i
+        std::memcpy(&pair, at + i * lda + kk, sizeof pair);
+        acc[i] = _mm512_fmadd_ps(_mm512_castpd_ps(_mm512_set1_pd(pair)), bv, acc[i]);
+      }
+      b += 2 * kGemmNr;
+    }
+    if (kk < kc) {
+      const __m512 bv = _mm512_permutex2var_ps(_mm512_castps256_ps512(_mm256_loadu_ps(b)),
+                                               interleave, _mm512_setzero_ps());
+#pragma GCC unroll 16
+      for (int i = 0; i < kRows; ++i)
+        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(at[i * lda + kk]), bv, acc[i]);
+      b += kGemmNr;
+    }
+  }
+  // Column j is lane 2j + lane 2j + 1, moved to lane j.
+  const __m512i evens = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 14, 12, 10, 8, 6, 4, 2, 0);
+  Vec out[kRows][1];
+#pragma GCC unroll 16
+  for (int i = 0; i < kRows; ++i) {
+    // The mask forms: GCC 12 warns of the unmasked ones' _mm512_undefined (simd.hpp).
+    const __m512 sums = _mm512_add_ps(acc[i], _mm512_maskz_permute_ps(kAllLanes, acc[i], 0xB1));
+    out[i][0] = Vec{_mm512_maskz_permutexvar_ps(kAllLanes, evens, sums)};
+  }
+  store_gemm_tile<kRows, 1>(out, c, ldc, first, kRows, cols, e);
+}
+
+template <int kRows>
+FOVEA_NOINLINE void gemm_rows_in_place_half_microkernel(const float* a, int64_t lda,
+                                                        const int64_t* offsets, int64_t taps,
+                                                        int64_t kc, const float* b, float* c,
+                                                        int64_t ldc, bool first, int64_t cols,
+                                                        const TileEpilogue* e) {
+  gemm_rows_in_place_half_tile_body<kRows>(a, lda, offsets, taps, kc, b, c, ldc, first, cols, e);
+}
+
+// Columns that fit half a vector take the paired kernel.
+inline constexpr int64_t kHalfTileCols = Vec::kLanes / 2;
+#else
+inline constexpr int64_t kHalfTileCols = 0;  // no paired kernel: 8-lane vectors or narrower
+#endif
+
 // One tile, in a function of its own: a ragged last tile, a narrow last panel, and every tile
 // of gemm_rows_in_place_tile's callers.
 template <int kRows, int kNv>
@@ -177,9 +250,17 @@ FOVEA_NOINLINE void gemm_rows_in_place_row_tiles(const float* a, int64_t lda,
       tile = *e;
       if (tile.residual != nullptr) tile.residual += t * kGemmMr * tile.ld_residual;
     }
-    gemm_rows_in_place_tile_body<kGemmMr, kNv>(a + t * kGemmMr * lda, lda, offsets, taps, kc, b,
-                                               c + t * kGemmMr * ldc, ldc, first, cols,
-                                               e != nullptr ? &tile : nullptr);
+#if defined(__AVX512F__)
+    if constexpr (kNv == 0) {
+      gemm_rows_in_place_half_tile_body<kGemmMr>(a + t * kGemmMr * lda, lda, offsets, taps, kc, b,
+                                                 c + t * kGemmMr * ldc, ldc, first, cols,
+                                                 e != nullptr ? &tile : nullptr);
+      continue;
+    }
+#endif
+    gemm_rows_in_place_tile_body<kGemmMr, kNv == 0 ? 1 : kNv>(
+        a + t * kGemmMr * lda, lda, offsets, taps, kc, b, c + t * kGemmMr * ldc, ldc, first, cols,
+        e != nullptr ? &tile : nullptr);
   }
 }
 
@@ -204,6 +285,10 @@ GemmRowsInPlaceTile gemm_rows_in_place_tile(int64_t rows, int64_t cols,
       gemm_rows_in_place_microkernel<kRows + 1, 1>...};
   static constexpr GemmRowsInPlaceTile full[] = {
       gemm_rows_in_place_microkernel<kRows + 1, kGemmNv>...};
+#if defined(__AVX512F__)
+  static constexpr GemmRowsInPlaceTile half[] = {gemm_rows_in_place_half_microkernel<kRows + 1>...};
+  if (cols <= kHalfTileCols) return half[rows - 1];
+#endif
   return (cols <= Vec::kLanes ? one_vector : full)[rows - 1];
 }
 
@@ -266,10 +351,12 @@ inline void gemm_rows_in_place_row_tiles(const float* a, int64_t lda, const int6
                                          int64_t taps, int64_t kc, const float* b, float* c,
                                          int64_t ldc, bool first, int64_t cols, int64_t tiles,
                                          const detail::TileEpilogue* e) {
-  (cols <= Vec::kLanes ? detail::gemm_rows_in_place_row_tiles<1>
-                       : detail::gemm_rows_in_place_row_tiles<kGemmNv>)(a, lda, offsets, taps, kc,
-                                                                        b, c, ldc, first, cols,
-                                                                        tiles, e);
+  // <0>: the paired kernel for half a vector of columns (AVX-512).
+  (cols <= detail::kHalfTileCols ? detail::gemm_rows_in_place_row_tiles<0>
+   : cols <= Vec::kLanes         ? detail::gemm_rows_in_place_row_tiles<1>
+                         : detail::gemm_rows_in_place_row_tiles<kGemmNv>)(a, lda, offsets, taps, kc,
+                                                                          b, c, ldc, first, cols,
+                                                                          tiles, e);
 }
 
 // The register tile for `rows` (1 … kGemmMr) rows × `cols` (1 … kGemmNr) columns.
@@ -281,8 +368,9 @@ inline detail::GemmRowsInPlaceTile gemm_rows_in_place_tile(int64_t rows, int64_t
 // A [M, K] read in place (row i at a + i * lda) and B packed in blocks of any depth; by default
 // all of them. col_begin must start a panel of B (a multiple of kGemmNr). Split over tiles of
 // rows × columns as gemm_packed_a_with splits, K blocks summed in order: the same bits for any
-// thread count. The epilogue's bias is per column (a conv's output channels are the columns
-// here).
+// thread count. A range that ends inside a panel may differ in the last bits from the same
+// columns computed with the whole panel (8 or fewer columns take the paired kernel). The
+// epilogue's bias is per column (a conv's output channels are the columns here).
 inline void gemm_rows_in_place(int64_t m, const float* a, int64_t lda, const PackedMatrixB& b,
                                float* c, int64_t ldc, const GemmEpilogue& e, int64_t col_begin = 0,
                                int64_t col_end = -1) {

@@ -1,9 +1,9 @@
 // fit: the epoch loop for image classifiers. Each epoch shuffles the training indices and draws
 // augmentations from a generator seeded with (seed, epoch), trains on mini-batches (forward,
-// loss, backward, optional clipping, optimizer step at the schedule's learning rate), evaluates
-// on the validation indices, prints one progress line, appends a CSV row, checks early stopping
-// and writes a checkpoint. A run resumed from a checkpoint continues exactly where the
-// interrupted one stopped.
+// loss — cross-entropy, or distillation from a teacher model —, backward, optional clipping,
+// optimizer step at the schedule's learning rate), evaluates on the validation indices, prints
+// one progress line, appends a CSV row, checks early stopping and writes a checkpoint. A run
+// resumed from a checkpoint continues exactly where the interrupted one stopped.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +39,11 @@ struct FitOptions {
   int64_t out_pad = 0;  // zero border added to every image (LeNet: 2)
   LrSchedule schedule;  // learning rate by optimizer step; empty keeps it
   CrossEntropyOptions loss;
+  // Set: the loss is distillation_loss from this model's logits on the same augmented batch (in
+  // inference mode; a model prepared for inference runs its fast path). `loss` shapes its
+  // hard term.
+  nn::Module* teacher = nullptr;
+  DistillationOptions distillation;
   double clip_norm = 0;                 // 0: no clipping
   int64_t patience = 0;                 // early stopping on validation loss; 0: off
   std::string checkpoint_path;          // written after every epoch when set
@@ -102,6 +107,8 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
     std::ofstream(o.log_csv) << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,"
                                 "images_per_second\n";
   }
+  FOVEA_CHECK(o.teacher != &model, "fit: a model cannot be its own teacher");
+  if (o.teacher) o.teacher->set_training(false);
   EarlyStopping stopper(o.patience > 0 ? o.patience : INT64_MAX);
   const auto start_time = std::chrono::steady_clock::now();
   int64_t epoch = first_epoch;
@@ -124,7 +131,10 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
       model.set_training(true);
       optimizer.zero_grad();
       const Tensor<float> logits = model.forward(batch.images);
-      const LossResult loss = cross_entropy(logits, batch.labels, o.loss);
+      const LossResult loss = o.teacher
+                                  ? distillation_loss(logits, o.teacher->forward(batch.images),
+                                                      batch.labels, o.distillation, o.loss)
+                                  : cross_entropy(logits, batch.labels, o.loss);
       model.backward(loss.grad);
       if (o.clip_norm > 0) clip_grad_norm(optimizer.params(), o.clip_norm);
       optimizer.step();

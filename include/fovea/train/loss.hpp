@@ -32,19 +32,19 @@ inline void check_logits(const Tensor<float>& logits, const std::vector<int64_t>
                 ")");
 }
 
-// Row i's softmax probabilities and log-probabilities in double, max-shifted.
+// Row i's softmax probabilities and log-probabilities of logits · scale in double, max-shifted.
 inline void softmax_row(const Tensor<float>& logits, int64_t i, std::vector<double>& p,
-                        std::vector<double>& log_p) {
+                        std::vector<double>& log_p, double scale = 1) {
   const int64_t c = logits.dim(1);
-  double top = logits(i, int64_t(0));
+  double top = scale * logits(i, int64_t(0));
   for (int64_t j = 1; j < c; ++j)
-    top = std::max(top, double(logits(i, j)));
+    top = std::max(top, scale * logits(i, j));
   double sum = 0;
   for (int64_t j = 0; j < c; ++j)
-    sum += std::exp(double(logits(i, j)) - top);
+    sum += std::exp(scale * logits(i, j) - top);
   const double log_sum = std::log(sum);
   for (int64_t j = 0; j < c; ++j) {
-    log_p[size_t(j)] = double(logits(i, j)) - top - log_sum;
+    log_p[size_t(j)] = scale * logits(i, j) - top - log_sum;
     p[size_t(j)] = std::exp(log_p[size_t(j)]);
   }
 }
@@ -87,6 +87,44 @@ inline LossResult cross_entropy(const Tensor<float>& logits, const std::vector<i
     }
   }
   r.loss = total / weight_sum;
+  return r;
+}
+
+// Knowledge distillation (Hinton, Vinyals & Dean 2015): the student learns the labels and the
+// teacher's softened probabilities,
+//   (1 − α)·cross_entropy(z_s, y) + α·T²·mean_i KL(softmax(z_t,i / T) ‖ softmax(z_s,i / T)),
+// with α = `weight` and T = `temperature`. The T² keeps the soft term's gradient,
+// T·(softmax(z_s / T) − softmax(z_t / T)) / N, on the scale of the hard term's as T changes.
+struct DistillationOptions {
+  double temperature = 4;
+  double weight = 0.9;  // α: the soft term's share
+};
+
+inline LossResult distillation_loss(const Tensor<float>& student, const Tensor<float>& teacher,
+                                    const std::vector<int64_t>& labels,
+                                    const DistillationOptions& options = {},
+                                    const CrossEntropyOptions& hard_options = {}) {
+  FOVEA_CHECK(teacher.shape() == student.shape(), "distillation: the teacher's logits are ",
+              teacher.shape(), ", the student's ", student.shape());
+  const double t = options.temperature, alpha = options.weight;
+  FOVEA_CHECK(t > 0, "distillation temperature must be positive, got ", t);
+  FOVEA_CHECK(alpha >= 0 && alpha <= 1, "distillation weight must be in [0, 1], got ", alpha);
+  LossResult r = cross_entropy(student, labels, hard_options);
+  const int64_t n = student.dim(0), c = student.dim(1);
+  std::vector<double> ps(static_cast<size_t>(c)), log_ps(static_cast<size_t>(c));
+  std::vector<double> pt(static_cast<size_t>(c)), log_pt(static_cast<size_t>(c));
+  double kl = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    detail::softmax_row(student, i, ps, log_ps, 1 / t);
+    detail::softmax_row(teacher, i, pt, log_pt, 1 / t);
+    for (int64_t j = 0; j < c; ++j) {
+      const size_t k = size_t(j);
+      kl += pt[k] * (log_pt[k] - log_ps[k]);
+      const double soft = t * (ps[k] - pt[k]) / double(n);
+      r.grad(i, j) = static_cast<float>((1 - alpha) * r.grad(i, j) + alpha * soft);
+    }
+  }
+  r.loss = (1 - alpha) * r.loss + alpha * t * t * kl / double(n);
   return r;
 }
 
