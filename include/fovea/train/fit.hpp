@@ -94,6 +94,7 @@ inline std::string format_duration(double seconds) {
 inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet& set,
                    const std::vector<int64_t>& train_indices,
                    const std::vector<int64_t>& val_indices, const FitOptions& o) {
+  FOVEA_CHECK(o.teacher != &model, "fit: a model cannot be its own teacher");
   int64_t first_epoch = 0;
   if (o.resume && !o.checkpoint_path.empty() && std::ifstream(o.checkpoint_path).good()) {
     const CheckpointInfo info = load_checkpoint(o.checkpoint_path, model, optimizer);
@@ -107,7 +108,6 @@ inline int64_t fit(nn::Module& model, Optimizer& optimizer, const data::ImageSet
     std::ofstream(o.log_csv) << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,"
                                 "images_per_second\n";
   }
-  FOVEA_CHECK(o.teacher != &model, "fit: a model cannot be its own teacher");
   if (o.teacher) o.teacher->set_training(false);
   EarlyStopping stopper(o.patience > 0 ? o.patience : INT64_MAX);
   const auto start_time = std::chrono::steady_clock::now();
